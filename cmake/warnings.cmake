@@ -17,9 +17,26 @@ function(tickrelay_enable_sanitizers target)
   endif()
 endfunction()
 
+# simdjson's On-Demand parser uses the SIMD kernel the compiler targets, so
+# the build targets haswell (AVX2, BMI, PCLMUL: what simdjson needs) when the build machine has it; set
+# TICKRELAY_ARCH to "" for a portable build.
+if(NOT DEFINED TICKRELAY_ARCH)
+  set(TICKRELAY_ARCH "")
+  if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64" AND EXISTS /proc/cpuinfo)
+    file(READ /proc/cpuinfo _tickrelay_cpuinfo)
+    if(_tickrelay_cpuinfo MATCHES " avx2 " AND _tickrelay_cpuinfo MATCHES " bmi2 " AND _tickrelay_cpuinfo MATCHES " pclmulqdq ")
+      set(TICKRELAY_ARCH "haswell")
+    endif()
+  endif()
+  set(TICKRELAY_ARCH "${TICKRELAY_ARCH}" CACHE STRING "-march value for tickrelay targets (empty: compiler default)")
+endif()
+
 # Every tickrelay target gets both; one call keeps the lists from drifting.
 function(tickrelay_target target)
   tickrelay_enable_warnings(${target})
   tickrelay_enable_sanitizers(${target})
   target_compile_features(${target} PUBLIC cxx_std_20)
+  if(TICKRELAY_ARCH)
+    target_compile_options(${target} PRIVATE -march=${TICKRELAY_ARCH})
+  endif()
 endfunction()

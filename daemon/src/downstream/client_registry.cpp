@@ -1,0 +1,74 @@
+#include "downstream/client_registry.hpp"
+
+#include <boost/asio/post.hpp>
+
+namespace tickrelay::downstream {
+
+ClientRegistry::Admission& ClientRegistry::Admission::operator=(Admission&& other) noexcept {
+  if (this != &other) {
+    release();
+    registry_ = std::exchange(other.registry_, nullptr);
+    address_ = other.address_;
+  }
+  return *this;
+}
+
+void ClientRegistry::Admission::release() {
+  if (registry_ == nullptr) return;
+  auto it = registry_->per_address_.find(address_);
+  if (it != registry_->per_address_.end() && --it->second == 0) registry_->per_address_.erase(it);
+  --registry_->admitted_;
+  registry_ = nullptr;
+}
+
+ClientRegistry::ClientRegistry(net::io_context& ioc, const config::ServerConfig& config, relay::Router& router,
+                               StreamCatalog& catalog, metrics::RelayCounters& counters, spdlog::logger& log)
+    : ioc_(ioc), config_(config), router_(router), catalog_(catalog), counters_(counters), log_(log) {}
+
+std::optional<ClientRegistry::Admission> ClientRegistry::admit(const net::ip::address& address,
+                                                               metrics::RefusalReason& refusal) {
+  if (admitted_ >= config_.max_clients) {
+    refusal = metrics::RefusalReason::max_clients;
+    return std::nullopt;
+  }
+  auto& count = per_address_[address];
+  if (config_.max_clients_per_ip != 0 && count >= config_.max_clients_per_ip) {
+    refusal = metrics::RefusalReason::max_clients_per_ip;
+    return std::nullopt;
+  }
+  ++count;
+  ++admitted_;
+  return Admission(this, address);
+}
+
+void ClientRegistry::mark_dirty(std::shared_ptr<ClientSessionBase> session) {
+  dirty_.push_back(std::move(session));
+  if (!flush_posted_) {
+    flush_posted_ = true;
+    net::post(ioc_, [this] { flush_dirty(); });
+  }
+}
+
+void ClientRegistry::flush_dirty() {
+  flush_posted_ = false;
+  // Swap first: a flush may mark sessions dirty again for the next turn.
+  flushing_.swap(dirty_);
+  for (auto& session : flushing_) session->flush();
+  flushing_.clear();
+}
+
+void ClientRegistry::shutdown_all() {
+  // Collected first: shutdown() may end a session, which removes it.
+  std::vector<std::shared_ptr<ClientSessionBase>> all;
+  all.reserve(sessions_.size());
+  for (auto* s : sessions_) all.push_back(s->shared_from_this());
+  for (auto& s : all) s->shutdown();
+}
+
+void ClientRegistry::retire_stream(relay::StreamId id) {
+  std::vector<std::shared_ptr<ClientSessionBase>> all;
+  for (auto* s : sessions_) all.push_back(s->shared_from_this());
+  for (auto& s : all) s->stream_retired(id);
+}
+
+}  // namespace tickrelay::downstream

@@ -1,0 +1,104 @@
+#pragma once
+// The set of connected clients and what they share: limits, the router, the
+// counters, and the one posted task that flushes every client with pending
+// frames, so frames published in one turn of the loop leave in one write per
+// client.
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include "config/config.hpp"
+#include "metrics/relay_counters.hpp"
+#include "net.hpp"
+#include "relay/router.hpp"
+
+namespace spdlog {
+class logger;
+}
+
+namespace tickrelay::downstream {
+
+class StreamCatalog;
+
+class ClientSessionBase : public relay::Subscriber, public std::enable_shared_from_this<ClientSessionBase> {
+ public:
+  virtual ~ClientSessionBase() = default;
+  virtual void flush() = 0;
+  // Close with 1001 once what is queued has been written.
+  virtual void shutdown() = 0;
+  // The relay no longer carries `id` (reload removed it): drop it and tell
+  // the client.
+  virtual void stream_retired(relay::StreamId id) = 0;
+};
+
+class ClientRegistry {
+ public:
+  // Counts a client against max_clients and max_clients_per_ip from its
+  // handshake until its session ends.
+  class Admission {
+   public:
+    Admission() = default;
+    Admission(ClientRegistry* registry, net::ip::address address) : registry_(registry), address_(address) {}
+    Admission(Admission&& other) noexcept : registry_(std::exchange(other.registry_, nullptr)), address_(other.address_) {}
+    Admission& operator=(Admission&& other) noexcept;
+    Admission(const Admission&) = delete;
+    Admission& operator=(const Admission&) = delete;
+    ~Admission() { release(); }
+    const net::ip::address& address() const { return address_; }
+
+   private:
+    void release();
+    ClientRegistry* registry_ = nullptr;
+    net::ip::address address_;
+  };
+
+  ClientRegistry(net::io_context& ioc, const config::ServerConfig& config, relay::Router& router,
+                 StreamCatalog& catalog, metrics::RelayCounters& counters, spdlog::logger& log);
+
+  // An admission, or why the client is refused.
+  std::optional<Admission> admit(const net::ip::address& address, metrics::RefusalReason& refusal);
+
+  void add(ClientSessionBase* session) { sessions_.insert(session); }
+  void remove(ClientSessionBase* session) { sessions_.erase(session); }
+  std::size_t size() const { return sessions_.size(); }
+  std::size_t admitted() const { return admitted_; }
+
+  // The session has frames to write; it is flushed once the current handler
+  // returns, together with every other session marked in the same turn.
+  void mark_dirty(std::shared_ptr<ClientSessionBase> session);
+
+  // Every client is sent close 1001 after its queue drains.
+  void shutdown_all();
+  // A reload removed a stream: its subscribers are told and unsubscribed.
+  void retire_stream(relay::StreamId id);
+
+  void apply(const config::ServerConfig& config) { config_ = config; }
+  const config::ServerConfig& config() const { return config_; }
+  net::io_context& io() { return ioc_; }
+  relay::Router& router() { return router_; }
+  StreamCatalog& catalog() { return catalog_; }
+  metrics::RelayCounters& counters() { return counters_; }
+  spdlog::logger& log() { return log_; }
+
+ private:
+  void flush_dirty();
+
+  net::io_context& ioc_;
+  config::ServerConfig config_;
+  relay::Router& router_;
+  StreamCatalog& catalog_;
+  metrics::RelayCounters& counters_;
+  spdlog::logger& log_;
+  std::unordered_set<ClientSessionBase*> sessions_;
+  std::map<net::ip::address, std::size_t> per_address_;
+  std::size_t admitted_ = 0;
+  std::vector<std::shared_ptr<ClientSessionBase>> dirty_;
+  std::vector<std::shared_ptr<ClientSessionBase>> flushing_;
+  bool flush_posted_ = false;
+};
+
+}  // namespace tickrelay::downstream

@@ -1,0 +1,41 @@
+#pragma once
+// Accepts client connections and starts an HttpSession for each. Binds its
+// own address, or adopts a listening socket passed in by systemd.
+#include <memory>
+#include <optional>
+
+#include "downstream/client_registry.hpp"
+#include "net.hpp"
+
+namespace tickrelay::downstream {
+
+class Listener {
+ public:
+  // `tls`: null for plain ws://.
+  Listener(net::io_context& ioc, ClientRegistry& registry, ssl::context* tls);
+
+  // Binds and listens; throws std::runtime_error naming the address.
+  void listen(const tcp::endpoint& endpoint);
+  // Adopts an already listening socket (socket activation).
+  void adopt(int native_fd);
+  void start();
+  void stop();
+  bool listening() const { return acceptor_.is_open(); }
+  tcp::endpoint local_endpoint() const;
+
+ private:
+  void do_accept();
+  void on_accept(error_code ec, tcp::socket socket);
+
+  net::io_context& ioc_;
+  ClientRegistry& registry_;
+  ssl::context* tls_;
+  tcp::acceptor acceptor_;
+  net::steady_timer retry_;
+  bool stopped_ = false;
+};
+
+// "0.0.0.0:8765" to an endpoint; throws std::runtime_error if malformed.
+tcp::endpoint parse_endpoint(const std::string& text);
+
+}  // namespace tickrelay::downstream
