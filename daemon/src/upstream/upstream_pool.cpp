@@ -13,6 +13,7 @@
 #include "tls_context.hpp"
 #include "upstream/dns_resolver.hpp"
 #include "upstream/shard_plan.hpp"
+#include "upstream/stream_routing.hpp"
 
 namespace tickrelay::upstream {
 namespace {
@@ -174,7 +175,8 @@ void UpstreamPool::open(Shard& shard, bool replacement) {
                               std::max(1.0, up.config.message_rate_per_second - 1)};
   const auto id = next_connection_id_++;
   auto conn = std::make_shared<UpstreamConnection>(ioc_, resolver_, up.tls_context.get(), std::move(target), timeouts,
-                                                   *this, log_, id, up.config.name);
+                                                   static_cast<UpstreamConnection::Observer&>(*this), log_, id,
+                                                   up.config.name);
   by_connection_[id] = &shard;
   for (std::size_t i = 0; i < overflow.size(); i += kStreamsPerSubscribe) {
     boost::json::object request;
