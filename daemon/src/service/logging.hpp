@@ -1,0 +1,24 @@
+#pragma once
+// Builds the process's logger from its LogConfig. Under systemd, lines go to
+// journald with structured fields (PRIORITY, and each key=value of the line
+// as an upper-case field: UPSTREAM=, PEER=, REASON=...); otherwise to stderr.
+#include <memory>
+#include <string>
+
+#include "config/config.hpp"
+
+namespace spdlog {
+class logger;
+}
+
+namespace tickrelay::service {
+
+// True when systemd started this process with its journal attached.
+bool under_systemd();
+
+std::shared_ptr<spdlog::logger> make_logger(const std::string& name, const config::LogConfig& config);
+
+// Applies a reloaded level; the sink stays.
+void apply_log_level(spdlog::logger& logger, const std::string& level);
+
+}  // namespace tickrelay::service
