@@ -23,6 +23,7 @@ class logger;
 namespace tickrelay::downstream {
 
 class StreamCatalog;
+class SessionHooks;
 
 class ClientSessionBase : public relay::Subscriber, public std::enable_shared_from_this<ClientSessionBase> {
  public:
@@ -76,6 +77,10 @@ class ClientRegistry {
   // A reload removed a stream: its subscribers are told and unsubscribed.
   void retire_stream(relay::StreamId id);
 
+  // Hooks every session calls (the simulator's faults); null for the relay.
+  void set_hooks(SessionHooks* hooks) { hooks_ = hooks; }
+  SessionHooks* hooks() const { return hooks_; }
+
   void apply(const config::ServerConfig& config) { config_ = config; }
   const config::ServerConfig& config() const { return config_; }
   net::io_context& io() { return ioc_; }
@@ -99,6 +104,7 @@ class ClientRegistry {
   std::vector<std::shared_ptr<ClientSessionBase>> dirty_;
   std::vector<std::shared_ptr<ClientSessionBase>> flushing_;
   bool flush_posted_ = false;
+  SessionHooks* hooks_ = nullptr;
 };
 
 }  // namespace tickrelay::downstream

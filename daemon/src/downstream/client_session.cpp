@@ -14,6 +14,7 @@
 #include "downstream/control_message.hpp"
 #include "downstream/queued_write_stream.hpp"
 #include "downstream/send_queue.hpp"
+#include "downstream/session_hooks.hpp"
 #include "downstream/stream_catalog.hpp"
 
 namespace tickrelay::downstream {
@@ -52,7 +53,7 @@ DisconnectReason classify(const error_code& ec) {
 }
 
 template <class Stream>
-class ClientSession final : public ClientSessionBase, private WireSink {
+class ClientSession final : public ClientSessionBase, private WireSink, private SessionControl {
  public:
   ClientSession(Stream stream, RequestTarget target, ClientRegistry& registry, ClientRegistry::Admission admission)
       : ws_(static_cast<WireSink&>(*this), std::move(stream)),
@@ -95,8 +96,17 @@ class ClientSession final : public ClientSessionBase, private WireSink {
     ws_.async_accept(request, [self = shared()](error_code ec) { self->on_accept(ec); });
   }
 
-  void deliver(const FramePtr& frame) override {
-    if (closing_) return;
+  void deliver(const FramePtr& original) override {
+    if (closing_ || paused_) return;
+    const FramePtr* chosen = &original;
+    SessionHooks::FrameAction action;
+    if (auto* hooks = registry_.hooks()) {
+      action = hooks->on_frame(*this, original);
+      if (!action.frame) return;
+      abort_after_flush_ = abort_after_flush_ || action.abort_after;
+      chosen = &action.frame;
+    }
+    const FramePtr& frame = *chosen;
     const auto wire = frame->wire(combined_);
     if (!queue_.push(frame, wire)) {
       // Closing edits the router, which is walking its list right now: post.
@@ -149,6 +159,7 @@ class ClientSession final : public ClientSessionBase, private WireSink {
     if (ec) return fail(ec, "accept");
     open_ = true;
     registry_.add(this);
+    if (auto* hooks = registry_.hooks()) hooks->opened(*this);
     ++registry_.counters().clients_connected;
     registry_.log().debug("client connected peer={} target_streams={} combined={}", peer_, target_.streams.size(),
                           combined_);
@@ -252,7 +263,32 @@ class ClientSession final : public ClientSessionBase, private WireSink {
     }
   }
 
-  void send_text(const std::string& payload) {
+  // SessionControl, for the hooks.
+  const RequestTarget& target() const override { return target_; }
+  bool combined() const override { return combined_; }
+  void set_paused(bool paused) override { paused_ = paused; }
+
+  void ping() override {
+    if (closing_ || paused_ || pinging_) return;
+    pinging_ = true;
+    ws_.async_ping({}, [self = shared()](error_code) { self->pinging_ = false; });
+  }
+
+  void close(std::uint16_t code, const std::string& reason) override {
+    if (closing_) return;
+    close_reason_ = reason;
+    close_now(static_cast<websocket::close_code>(code), close_reason_.c_str(), DisconnectReason::shutdown, false);
+  }
+
+  void abort() override {
+    record_end(DisconnectReason::network_error);
+    const auto before = queue_.bytes();
+    queue_.drop_pending();
+    registry_.counters().client_queue_bytes -= before - queue_.bytes();
+    close_socket();
+  }
+
+  void send_text(const std::string& payload) override {
     if (closing_) return;
     auto frame = text_frame(payload);
     queue_.push_control(frame, frame->envelope_wire());
@@ -261,6 +297,7 @@ class ClientSession final : public ClientSessionBase, private WireSink {
   }
 
   void write_library_bytes(std::string bytes) override {
+    if (paused_) return;  // a stalled server answers nothing, pongs included
     auto frame = relay::Frame::from_wire(bytes);
     queue_.push_control(frame, frame->envelope_wire());
     registry_.counters().client_queue_bytes += bytes.size();
@@ -307,6 +344,7 @@ class ClientSession final : public ClientSessionBase, private WireSink {
     counters.client_queue_bytes -= before - queue_.bytes();
     if (ec) return fail(ec, "write");
     counters.delivered_bytes += bytes;
+    if (abort_after_flush_) return abort();
     if (queue_.has_pending()) {
       do_write();
     } else if (close_after_flush_) {
@@ -343,6 +381,7 @@ class ClientSession final : public ClientSessionBase, private WireSink {
     if (closed_) return;
     closed_ = true;
     closing_ = true;
+    if (auto* hooks = registry_.hooks(); hooks != nullptr && open_) hooks->closed(*this);
     for (const auto& s : subs_) registry_.router().unsubscribe(s.id, this);
     subs_.clear();
     if (open_) {
@@ -382,6 +421,10 @@ class ClientSession final : public ClientSessionBase, private WireSink {
   bool closing_ = false;
   bool closed_ = false;
   bool close_after_flush_ = false;
+  bool abort_after_flush_ = false;
+  bool paused_ = false;
+  bool pinging_ = false;
+  std::string close_reason_;
   double tokens_;
   Clock::time_point last_refill_;
 };

@@ -14,6 +14,7 @@
 
 #include "downstream/client_session.hpp"
 #include "downstream/request_target.hpp"
+#include "downstream/session_hooks.hpp"
 
 namespace tickrelay::downstream {
 namespace {
@@ -89,6 +90,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
       return refuse(http::status::bad_request,
                     "too many streams: at most " + std::to_string(config.max_streams_per_client) + " per connection",
                     RefusalReason::bad_request);
+    if (auto* hooks = registry_.hooks(); hooks != nullptr && !hooks->admit(*parsed))
+      return refuse(http::status::service_unavailable, "connection refused for now", RefusalReason::max_clients);
     error_code peer_ec;
     const auto peer = socket().remote_endpoint(peer_ec);
     if (peer_ec) return close();

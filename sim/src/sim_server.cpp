@@ -1,0 +1,270 @@
+#include "sim_server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "downstream/client_registry.hpp"
+#include "downstream/listener.hpp"
+#include "event_renderer.hpp"
+#include "relay/frame.hpp"
+#include "relay/stream_name.hpp"
+#include "stream_spec.hpp"
+#include "tls_context.hpp"
+
+namespace tickrelay::sim {
+namespace {
+
+// The shortest wait between two emitting turns: at high rates each turn
+// emits a batch (rate / 1000 events), which the sessions send in one write.
+constexpr auto kMinTick = std::chrono::milliseconds(1);
+
+std::int64_t unix_now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Endpoint endpoint_of(std::string_view prefix) {
+  if (prefix == "/market") return Endpoint::usdm_market;
+  if (prefix == "/public") return Endpoint::usdm_public;
+  return Endpoint::spot;
+}
+
+relay::FramePtr text_frame(std::string_view payload) {
+  std::string wire(relay::frame_header_size(payload.size()) + payload.size(), '\0');
+  const auto header = relay::write_frame_header(wire.data(), payload.size());
+  std::copy(payload.begin(), payload.end(), wire.begin() + static_cast<std::ptrdiff_t>(header));
+  return relay::Frame::from_wire(wire);
+}
+
+config::ServerConfig server_config(const SimOptions& options) {
+  config::ServerConfig server;
+  server.listen = options.listen_host + ":" + std::to_string(options.listen_port);
+  server.max_clients = 100000;
+  server.max_clients_per_ip = 0;
+  // The simulator is the source under test's upstream: a deep queue, so only
+  // a client that stops reading for a long time is cut off.
+  server.client_queue_bytes = 64 << 20;
+  server.max_streams_per_client = options.max_streams_per_connection;
+  // Binance: 5 incoming messages a second per connection.
+  server.client_message_rate = 5;
+  // Silent for pong_timeout (no pong, no message): closed, as Binance does.
+  server.idle_ping_seconds = std::chrono::duration<double>(options.pong_timeout).count() / 2;
+  server.replay.clear();
+  return server;
+}
+
+}  // namespace
+
+SimServer::SimServer(net::io_context& ioc, SimOptions options, spdlog::logger& log)
+    : ioc_(ioc),
+      options_(std::move(options)),
+      log_(log),
+      model_(options_.symbols, options_.seed, unix_now_us()),
+      pacer_(options_.rate),
+      faults_(options_.faults, Clock::now()),
+      tick_timer_(ioc) {
+  if (!options_.plain) tls_ = std::make_unique<ssl::context>(make_server_tls_context(options_.tls_cert_file, options_.tls_key_file));
+  registry_ = std::make_unique<downstream::ClientRegistry>(ioc_, server_config(options_), router_,
+                                                           static_cast<downstream::StreamCatalog&>(*this), counters_,
+                                                           log_);
+  registry_->set_hooks(static_cast<downstream::SessionHooks*>(this));
+  listener_ = std::make_unique<downstream::Listener>(ioc_, *registry_, tls_.get());
+}
+
+SimServer::~SimServer() = default;
+
+void SimServer::start() {
+  listener_->listen(downstream::parse_endpoint(registry_->config().listen));
+  listener_->start();
+}
+
+void SimServer::stop() {
+  stopped_ = true;
+  listener_->stop();
+  tick_timer_.cancel();
+  for (auto& [control, connection] : connections_) {
+    connection.fault_timer->cancel();
+    connection.ping_timer->cancel();
+  }
+  registry_->shutdown_all();
+}
+
+tcp::endpoint SimServer::local_endpoint() const { return listener_->local_endpoint(); }
+
+relay::StreamId SimServer::resolve(std::string_view name, std::string_view prefix, bool microsecond,
+                                   std::string& error) {
+  const auto parsed = parse_stream_spec(name, options_.symbols);
+  if (!parsed) {
+    error = "invalid stream `" + std::string(name) + "`: " + std::string(describe(parsed.error));
+    return relay::kNoStream;
+  }
+  const auto endpoint = endpoint_of(prefix);
+  const auto relay_kind = relay::parse_stream_name(name);
+  const auto kind = relay_kind ? relay_kind->kind : relay::StreamKind::trade;
+  const std::string unit = microsecond ? "us" : "ms";
+  if (!served_on(parsed.spec->kind, endpoint)) {
+    // Binance accepts a stream asked on the wrong path and sends nothing.
+    const auto id = router_.add_stream("unserved|" + std::string(prefix) + "|" + std::string(name), kind, false);
+    if (display_names_.size() <= id) display_names_.resize(id + 1);
+    display_names_[id] = std::string(name);
+    return id;
+  }
+  const auto stream = model_.open_stream(*parsed.spec, flavour_of(endpoint));
+  if (channels_.size() <= stream) channels_.resize(stream + 1);
+  auto& channel = channels_[stream];
+  auto& id = channel.by_unit[microsecond ? 1 : 0];
+  if (id == relay::kNoStream) {
+    id = router_.add_stream(std::to_string(stream) + "|" + unit + "|" + std::string(name), kind, false);
+    if (display_names_.size() <= id) display_names_.resize(id + 1);
+    display_names_[id] = std::string(name);
+  }
+  if (!channel.in_pacer) {
+    channel.in_pacer = true;
+    pacer_.add_stream(stream, Clock::now());
+    schedule_tick();
+  }
+  return id;
+}
+
+void SimServer::schedule_tick() {
+  if (tick_armed_ || stopped_ || pacer_.stream_count() == 0) return;
+  const auto due = pacer_.next_due();
+  if (due == Clock::time_point::max()) return;
+  tick_armed_ = true;
+  tick_timer_.expires_at(std::max(due, Clock::now() + kMinTick));
+  tick_timer_.async_wait([this](error_code ec) {
+    tick_armed_ = false;
+    if (!ec) tick();
+  });
+}
+
+void SimServer::tick() {
+  const auto now = Clock::now();
+  const auto now_us = unix_now_us();
+  for (auto due = pacer_.take_due(now); due > 0 && pacer_.stream_count() > 0; --due) {
+    const auto stream = pacer_.next_stream();
+    auto& channel = channels_[stream];
+    const bool wanted[2] = {
+        channel.by_unit[0] != relay::kNoStream && router_.subscriber_count(channel.by_unit[0]) > 0,
+        channel.by_unit[1] != relay::kNoStream && router_.subscriber_count(channel.by_unit[1]) > 0};
+    if (!wanted[0] && !wanted[1]) {
+      // Nobody listens any more: the stream leaves the rotation until asked again.
+      pacer_.remove_stream(stream);
+      channel.in_pacer = false;
+      continue;
+    }
+    if (faults_.skips(model_.sequence(stream) + 1, model_.endpoint(stream))) {
+      model_.skip(stream, now_us);
+      continue;
+    }
+    const Event& event = model_.advance(stream, now_us);
+    const auto& name = model_.spec(stream).name;
+    for (int unit = 0; unit < 2; ++unit) {
+      if (!wanted[unit]) continue;
+      render_event(event, {model_.product(stream), unit == 1 ? TimeUnit::microsecond : TimeUnit::millisecond},
+                   payload_);
+      router_.publish(relay::Frame::from_payload(name, payload_, channel.by_unit[unit], now_us, now));
+    }
+  }
+  schedule_tick();
+}
+
+std::string SimServer::path_of(const downstream::RequestTarget& target) {
+  return target.prefix + (target.combined ? "/stream" : "/ws");
+}
+
+bool SimServer::admit(const downstream::RequestTarget& target) {
+  const bool ok = faults_.admit(path_of(target), Clock::now());
+  if (!ok) log_.info("connection refused by fault plan path={}", path_of(target));
+  return ok;
+}
+
+void SimServer::opened(downstream::SessionControl& control) {
+  Connection connection;
+  connection.faults = faults_.open(path_of(control.target()), Clock::now());
+  connection.fault_timer = std::make_unique<net::steady_timer>(ioc_);
+  connection.ping_timer = std::make_unique<net::steady_timer>(ioc_);
+  connections_.emplace(&control, std::move(connection));
+  check_faults(control);
+  schedule_ping(control);
+}
+
+void SimServer::closed(downstream::SessionControl& control) {
+  const auto it = connections_.find(&control);
+  if (it == connections_.end()) return;
+  it->second.fault_timer->cancel();
+  it->second.ping_timer->cancel();
+  connections_.erase(it);
+}
+
+void SimServer::schedule_ping(downstream::SessionControl& control) {
+  if (options_.ping_interval.count() == 0) return;
+  auto& timer = *connections_.at(&control).ping_timer;
+  timer.expires_after(options_.ping_interval);
+  timer.async_wait([this, key = &control](error_code ec) {
+    if (ec || !connections_.contains(key)) return;
+    if (!connections_.at(key).stalled) key->ping();
+    schedule_ping(*key);
+  });
+}
+
+void SimServer::check_faults(downstream::SessionControl& control) {
+  auto it = connections_.find(&control);
+  if (it == connections_.end()) return;
+  auto& connection = it->second;
+  const auto check = faults_.check(connection.faults, Clock::now());
+  const bool was_stalled = connection.stalled;
+  connection.stalled = check.verdict == ConnectionVerdict::stall;
+  if (connection.stalled != was_stalled) {
+    log_.info("connection {} path={}", connection.stalled ? "stalled" : "resumed", path_of(control.target()));
+  }
+  control.set_paused(connection.stalled);
+  switch (check.verdict) {
+    case ConnectionVerdict::run:
+    case ConnectionVerdict::stall:
+      break;
+    case ConnectionVerdict::send_shutdown: {
+      const bool micro = control.target().microsecond;
+      std::string event;
+      render_server_shutdown(unix_now_us(), micro ? TimeUnit::microsecond : TimeUnit::millisecond, event);
+      if (control.combined()) {
+        std::string envelope;
+        render_envelope(kServerShutdownStream, event, envelope);
+        event = std::move(envelope);
+      }
+      log_.info("sending serverShutdown path={}", path_of(control.target()));
+      control.send_text(event);
+      break;
+    }
+    case ConnectionVerdict::close_after_shutdown:
+      return control.close(1001, "server shutdown");
+    case ConnectionVerdict::close_max_age:
+      return control.close(1000, "connection age limit");
+    case ConnectionVerdict::drop:
+      log_.info("dropping connection path={}", path_of(control.target()));
+      return control.abort();
+  }
+  if (check.recheck_at == Clock::time_point::max()) return;
+  auto& timer = *connection.fault_timer;
+  timer.expires_at(check.recheck_at);
+  timer.async_wait([this, key = &control](error_code ec) {
+    if (!ec) check_faults(*key);
+  });
+}
+
+downstream::SessionHooks::FrameAction SimServer::on_frame(downstream::SessionControl& control,
+                                                         const relay::FramePtr& frame) {
+  auto& connection = connections_.at(&control);
+  if (connection.stalled) return {};
+  const auto decision = faults_.on_frame(connection.faults);
+  if (!decision.malformed) return {frame, decision.drop_after};
+  std::string text;
+  const bool micro = control.target().microsecond;
+  render_malformed(*decision.malformed, display_names_[frame->stream()], frame->raw_payload(), control.combined(),
+                   unix_now_us(), micro ? TimeUnit::microsecond : TimeUnit::millisecond, text);
+  return {text_frame(text), decision.drop_after};
+}
+
+}  // namespace tickrelay::sim
