@@ -1,0 +1,121 @@
+#include "programs.hpp"
+
+#include <dirent.h>
+
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+
+#include "ws_test_client.hpp"
+
+namespace tickrelay::test {
+
+std::string Sim::url() const {
+  return (tls ? "wss://localhost:" : "ws://127.0.0.1:") + std::to_string(port);
+}
+
+Sim start_sim(std::vector<std::string> args, const TestCertificates* certs) {
+  std::vector<std::string> argv = {bin("tickrelay-sim"), "--listen", "127.0.0.1:0", "--log-level", "info"};
+  if (certs != nullptr) {
+    argv.insert(argv.end(), {"--tls-cert", certs->cert_file, "--tls-key", certs->key_file});
+  } else {
+    argv.push_back("--plain");
+  }
+  argv.insert(argv.end(), args.begin(), args.end());
+  Sim sim;
+  sim.tls = certs != nullptr;
+  sim.process = std::make_unique<ChildProcess>(argv);
+  const std::regex listening("listening 127\\.0\\.0\\.1:([0-9]+)");
+  const bool ready = eventually([&] {
+    std::smatch m;
+    const auto out = sim.process->output();
+    if (std::regex_search(out, m, listening)) {
+      sim.port = static_cast<unsigned short>(std::stoi(m[1]));
+      return true;
+    }
+    return !sim.process->running();
+  });
+  if (!ready || sim.port == 0) throw std::runtime_error("tickrelay-sim did not start: " + sim.process->output());
+  return sim;
+}
+
+std::string Relay::ws_url(const std::string& path) const {
+  return "ws://127.0.0.1:" + std::to_string(client_port) + path;
+}
+
+double Relay::metric(const std::string& name, const std::string& labels) const {
+  const auto [status, body] = http_get(metrics_port, "/metrics");
+  if (status != 200) return -1;
+  std::istringstream in(body);
+  std::string line;
+  double total = 0;
+  bool found = false;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    if (line.compare(0, name.size(), name) != 0) continue;
+    const char next = line.size() > name.size() ? line[name.size()] : '\0';
+    if (next != ' ' && next != '{') continue;
+    if (!labels.empty() && line.find(labels) == std::string::npos) continue;
+    total += std::stod(line.substr(line.rfind(' ') + 1));
+    found = true;
+  }
+  return found ? total : -1;
+}
+
+std::string relay_yaml(const std::string& upstreams, unsigned short client_port, unsigned short metrics_port,
+                       const std::string& server_extra) {
+  std::string yaml = upstreams;
+  yaml += "server:\n  listen: \"127.0.0.1:" + std::to_string(client_port) + "\"\n";
+  std::istringstream extra(server_extra);
+  std::string line;
+  while (std::getline(extra, line)) yaml += "  " + line + "\n";
+  yaml += "metrics:\n  listen: \"127.0.0.1:" + std::to_string(metrics_port) + "\"\n";
+  yaml += "log:\n  level: debug\n";
+  return yaml;
+}
+
+std::string sim_upstream(const Sim& sim, const std::vector<std::string>& streams, const std::string& extra,
+                         const std::string& name) {
+  std::string yaml = "upstreams:\n  - name: " + name + "\n    url: " + sim.url() +
+                     "\n    product: usdm-futures\n    time_unit: microsecond\n    streams: [";
+  for (std::size_t i = 0; i < streams.size(); ++i) yaml += (i ? ", \"" : "\"") + streams[i] + "\"";
+  yaml += "]\n";
+  std::istringstream lines(extra);
+  std::string line;
+  while (std::getline(lines, line)) yaml += "    " + line + "\n";
+  return yaml;
+}
+
+Relay start_relay(const TempDir& dir, const std::string& upstreams, const std::string& server_extra,
+                  bool wait_healthy) {
+  Relay relay;
+  relay.client_port = free_port();
+  relay.metrics_port = free_port();
+  while (relay.metrics_port == relay.client_port) relay.metrics_port = free_port();
+  relay.config_path = dir.write("tickrelayd-" + std::to_string(relay.client_port) + ".yaml",
+                                relay_yaml(upstreams, relay.client_port, relay.metrics_port, server_extra));
+  relay.process = std::make_unique<ChildProcess>(std::vector<std::string>{bin("tickrelayd"), "--config", relay.config_path});
+  const bool ready = eventually([&] {
+    if (!relay.process->running()) return true;
+    if (wait_healthy) return http_get(relay.metrics_port, "/healthz").first == 200;
+    return wait_for_port(relay.client_port, std::chrono::milliseconds(50));
+  });
+  if (!ready || !relay.process->running()) {
+    throw std::runtime_error("tickrelayd did not become ready: " + relay.process->output());
+  }
+  return relay;
+}
+
+std::size_t thread_count(pid_t pid) {
+  const std::string path = "/proc/" + std::to_string(pid) + "/task";
+  DIR* dir = opendir(path.c_str());
+  if (dir == nullptr) return 0;
+  std::size_t n = 0;
+  while (const dirent* e = readdir(dir)) {
+    if (e->d_name[0] != '.') ++n;
+  }
+  closedir(dir);
+  return n;
+}
+
+}  // namespace tickrelay::test
