@@ -31,8 +31,14 @@ bool read_event_fields(od::object event, ParsedFrame& out, bool& shutdown) {
     if (k == 'E' || k == 't' || k == 'a' || k == 'u') {
       od::value v = field.value();
       od::number_type nt;
-      if (v.type() != od::json_type::number) continue;
-      if (v.get_number_type().get(nt) || nt == od::number_type::floating_point_number) continue;
+      // E must be an integer; t, a, u are ids only when integers (a
+      // bookTicker's "a" is its ask price, a string).
+      const bool integer = v.type() == od::json_type::number && !v.get_number_type().get(nt) &&
+                           nt != od::number_type::floating_point_number;
+      if (!integer) {
+        if (k == 'E') return false;
+        continue;
+      }
       std::int64_t n = 0;
       if (v.get_int64().get(n)) return false;
       if (k == 'E') out.event_time = n;
