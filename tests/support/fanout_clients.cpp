@@ -1,0 +1,103 @@
+#include "fanout_clients.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/url/parse.hpp>
+#include <stdexcept>
+
+namespace tickrelay::test {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+using tcp = net::ip::tcp;
+
+}  // namespace
+
+struct FanoutClients::Impl {
+  struct Client {
+    websocket::stream<beast::tcp_stream> ws;
+    beast::flat_buffer buffer;
+    explicit Client(net::io_context& ioc) : ws(ioc) {}
+  };
+  net::io_context ioc;
+  std::vector<std::unique_ptr<Client>> clients;
+  std::vector<ClientTally> tallies;
+  std::string id_field;
+  std::uint64_t target = 0;
+
+  void read(std::size_t i) {
+    auto& c = *clients[i];
+    c.ws.async_read(c.buffer, [this, i](boost::system::error_code ec, std::size_t) { on_read(i, ec); });
+  }
+
+  void on_read(std::size_t i, boost::system::error_code ec) {
+    auto& c = *clients[i];
+    auto& t = tallies[i];
+    if (ec) {
+      t.closed = true;
+      t.close_code = static_cast<int>(c.ws.reason().code);
+      return;
+    }
+    const auto text = beast::buffers_to_string(c.buffer.data());
+    c.buffer.consume(c.buffer.size());
+    boost::system::error_code parse_ec;
+    const auto doc = boost::json::parse(text, parse_ec);
+    if (!parse_ec && doc.is_object()) {
+      const auto* v = doc.as_object().if_contains(id_field);
+      if (v != nullptr && v->is_int64()) {
+        const auto id = v->as_int64();
+        if (t.first_id < 0) t.first_id = id;
+        else if (id > t.last_id + 1) ++t.gaps;
+        else if (id <= t.last_id) ++t.duplicates;
+        t.last_id = std::max(t.last_id, id);
+      }
+    }
+    ++t.messages;
+    read(i);
+  }
+};
+
+FanoutClients::FanoutClients(const std::string& url, std::size_t count, std::string id_field)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->id_field = std::move(id_field);
+  const auto parsed = boost::urls::parse_uri(url);
+  const std::string host(parsed->host_address());
+  const std::string port(parsed->port());
+  const std::string target(parsed->encoded_resource());
+  const tcp::endpoint endpoint(net::ip::make_address(host), static_cast<unsigned short>(std::stoi(port)));
+  impl_->tallies.resize(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    auto client = std::make_unique<Impl::Client>(impl_->ioc);
+    beast::get_lowest_layer(client->ws).connect(endpoint);
+    client->ws.read_message_max(16 << 20);
+    client->ws.handshake(host + ":" + port, target);
+    impl_->clients.push_back(std::move(client));
+  }
+  for (std::size_t i = 0; i < count; ++i) impl_->read(i);
+}
+
+FanoutClients::~FanoutClients() = default;
+
+bool FanoutClients::run_until_each_has(std::uint64_t messages, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto all_there = [&] {
+    for (const auto& t : impl_->tallies) {
+      if (t.messages < messages && !t.closed) return false;
+    }
+    return true;
+  };
+  while (!all_there() && std::chrono::steady_clock::now() < deadline) {
+    impl_->ioc.run_for(std::chrono::milliseconds(20));
+    if (impl_->ioc.stopped()) impl_->ioc.restart();
+  }
+  return all_there();
+}
+
+const std::vector<ClientTally>& FanoutClients::tallies() const { return impl_->tallies; }
+
+}  // namespace tickrelay::test

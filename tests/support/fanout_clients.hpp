@@ -1,0 +1,41 @@
+#pragma once
+// Many WebSocket clients on one event loop, for fan-out tests: each reads
+// continuously and checks that an id field grows by exactly one per event.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace tickrelay::test {
+
+struct ClientTally {
+  std::int64_t first_id = -1;
+  std::int64_t last_id = -1;
+  std::uint64_t messages = 0;
+  std::uint64_t gaps = 0;        // ids that skipped ahead
+  std::uint64_t duplicates = 0;  // ids that repeated or went back
+  bool closed = false;
+  int close_code = 0;
+};
+
+class FanoutClients {
+ public:
+  // Opens `count` plain ws:// connections to `url`; `id_field` is the raw
+  // event's id key (e.g. "a" for aggTrade). Throws if a connection fails.
+  FanoutClients(const std::string& url, std::size_t count, std::string id_field);
+  ~FanoutClients();
+  FanoutClients(const FanoutClients&) = delete;
+  FanoutClients& operator=(const FanoutClients&) = delete;
+
+  // Reads until every client has `messages` or the timeout passes; true if
+  // all got there.
+  bool run_until_each_has(std::uint64_t messages, std::chrono::milliseconds timeout);
+  const std::vector<ClientTally>& tallies() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tickrelay::test
