@@ -175,7 +175,9 @@ function main() {
     reconnectTimer = null;
     const ws = new WebSocket(options.upstreamUrl, { perMessageDeflate: false });
     upstream = ws;
+    let opened = false;
     ws.on('open', () => {
+      opened = true;
       reconnectDelay = RECONNECT_MIN_MS;
       console.error(`upstream connected: ${options.upstreamUrl.slice(0, 120)}`);
     });
@@ -185,9 +187,11 @@ function main() {
     ws.on('error', (e) => console.error(`upstream error: ${e.message}`));
     ws.on('close', (code, reason) => {
       if (stopping) return;
-      console.error(`upstream closed (${code} ${reason}); reconnecting in ${reconnectDelay} ms`);
-      reconnectTimer = setTimeout(connectUpstream, reconnectDelay);
-      reconnectDelay = Math.min(reconnectDelay * 2, RECONNECT_MAX_MS);
+      // A connection that worked is replaced at once; failed attempts back off.
+      const delay = opened ? 0 : reconnectDelay;
+      if (!opened) reconnectDelay = Math.min(reconnectDelay * 2, RECONNECT_MAX_MS);
+      console.error(`upstream closed (${code} ${reason}); reconnecting in ${delay} ms`);
+      reconnectTimer = setTimeout(connectUpstream, delay);
     });
   }
 
