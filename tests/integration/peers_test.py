@@ -272,7 +272,8 @@ def ensure_node_ws(peers_dir):
                     done = subprocess.run(["npm", "ci", cache, "--no-audit", "--no-fund"],
                                           cwd=peers_dir, env=env, stdin=subprocess.DEVNULL,
                                           capture_output=True, text=True, timeout=NPM_TIMEOUT_S)
-                    failures.append(f"npm ci exited {done.returncode}: {done.stderr[-1000:]}")
+                    if done.returncode != 0:
+                        failures.append(f"npm ci exited {done.returncode}: {done.stderr[-1000:]}")
                 except subprocess.TimeoutExpired:
                     failures.append(f"npm ci took over {NPM_TIMEOUT_S} s")
             if not installed():
