@@ -41,15 +41,34 @@ std::optional<ClientRegistry::Admission> ClientRegistry::admit(const net::ip::ad
   return Admission(this, address);
 }
 
+namespace {
+
+// Each deferral costs one turn of the loop (microseconds); the cap bounds the
+// delay a steady stream of publishes could add.
+constexpr unsigned kMaxFlushDeferrals = 16;
+
+}  // namespace
+
 void ClientRegistry::mark_dirty(std::shared_ptr<ClientSessionBase> session) {
   dirty_.push_back(std::move(session));
   if (!flush_posted_) {
     flush_posted_ = true;
+    deferrals_ = 0;
+    published_at_post_ = router_.published();
     net::post(ioc_, [this] { flush_dirty(); });
   }
 }
 
 void ClientRegistry::flush_dirty() {
+  // The upstream message read next may already be waiting behind this
+  // handler: yield one turn, and keep yielding while turns bring new frames,
+  // so messages read back to back join one write.
+  if ((deferrals_ == 0 || router_.published() != published_at_post_) && deferrals_ < kMaxFlushDeferrals) {
+    ++deferrals_;
+    published_at_post_ = router_.published();
+    net::post(ioc_, [this] { flush_dirty(); });
+    return;
+  }
   flush_posted_ = false;
   // Swap first: a flush may mark sessions dirty again for the next turn.
   flushing_.swap(dirty_);

@@ -68,8 +68,9 @@ class ClientRegistry {
   std::size_t size() const { return sessions_.size(); }
   std::size_t admitted() const { return admitted_; }
 
-  // The session has frames to write; it is flushed once the current handler
-  // returns, together with every other session marked in the same turn.
+  // The session has frames to write. Sessions are flushed together once a
+  // whole turn of the loop passes without a new frame being published, so
+  // frames read back to back upstream leave in one write per client.
   void mark_dirty(std::shared_ptr<ClientSessionBase> session);
 
   // Every client is sent close 1001 after its queue drains.
@@ -104,6 +105,8 @@ class ClientRegistry {
   std::vector<std::shared_ptr<ClientSessionBase>> dirty_;
   std::vector<std::shared_ptr<ClientSessionBase>> flushing_;
   bool flush_posted_ = false;
+  std::uint64_t published_at_post_ = 0;
+  unsigned deferrals_ = 0;
   SessionHooks* hooks_ = nullptr;
 };
 

@@ -58,6 +58,7 @@ void Router::set_replay(StreamId id, bool replay) {
 
 void Router::publish(const FramePtr& frame) {
   auto& entry = streams_[frame->stream()];
+  ++published_;
   publishing_ = true;
   for (Subscriber* s : entry.subscribers) s->deliver(frame);
   publishing_ = false;

@@ -46,6 +46,8 @@ class Router {
   void set_replay(StreamId id, bool replay);
 
   void publish(const FramePtr& frame);
+  // Frames published so far; lets writers see whether more arrived.
+  std::uint64_t published() const { return published_; }
 
  private:
   struct Entry {
@@ -65,6 +67,7 @@ class Router {
   std::vector<Entry> streams_;
   std::unordered_map<std::string, StreamId, NameHash, std::equal_to<>> ids_;
   bool publishing_ = false;
+  std::uint64_t published_ = 0;
 };
 
 }  // namespace tickrelay::relay
