@@ -1,0 +1,305 @@
+#include "raw_session.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <cstring>
+
+#include "load_worker.hpp"
+#include "message_processor.hpp"
+#include "ws_handshake.hpp"
+
+namespace tickrelay::client {
+namespace http = beast::http;
+
+namespace {
+
+// See BeastSession: covers connect and upgrade.
+constexpr auto kConnectTimeout = std::chrono::seconds(10);
+// A 101 response is a few hundred bytes; anything near this is not one.
+constexpr std::size_t kMaxUpgradeResponse = 16 * 1024;
+// Reads per readiness event before yielding to the other connections of the
+// thread: a connection with endless data must not starve the rest.
+constexpr int kReadsPerWakeup = 4;
+// A kept partial frame larger than this is released after use, so one big
+// message does not pin memory on an otherwise idle connection.
+constexpr std::size_t kKeepPendingCapacity = 4096;
+
+}  // namespace
+
+struct RawSession::Upgrade {
+  Upgrade(net::io_context& loop, const TargetSpec& spec)
+      : handshake(spec.host_header, spec.request_target), buffer(kMaxUpgradeResponse), timer(loop) {}
+  WsHandshake handshake;
+  beast::flat_buffer buffer;
+  http::response_parser<http::empty_body> parser;
+  net::steady_timer timer;
+};
+
+RawSession::RawSession(LoadWorker& worker, std::size_t target, std::size_t index)
+    : worker_(worker),
+      target_(target),
+      index_(index),
+      socket_(worker.loop()),
+      mask_state_((static_cast<std::uint32_t>(reinterpret_cast<std::uintptr_t>(this) >> 4) ^
+                   static_cast<std::uint32_t>(LoadWorker::now_ns())) |
+                  1u) {
+  worker_.attach(target_, index_, this);
+}
+
+RawSession::~RawSession() { worker_.detach(target_, index_, this); }
+
+void RawSession::start() {
+  const TargetSpec& spec = worker_.setup().options.targets[target_];
+  upgrade_ = std::make_unique<Upgrade>(worker_.loop(), spec);
+  upgrade_->timer.expires_after(kConnectTimeout);
+  upgrade_->timer.async_wait([self = shared_from_this()](error_code ec) {
+    if (!ec && self->upgrade_) self->fail(net::error::timed_out, "connect");
+  });
+  net::async_connect(socket_, worker_.setup().endpoints[target_],
+                     [self = shared_from_this()](error_code ec, const tcp::endpoint&) { self->on_connect(ec); });
+}
+
+void RawSession::close() {
+  if (up_ && !done_) {
+    // Best effort, without waiting: tell the server this is a normal close.
+    std::string frame;
+    const char code[2] = {static_cast<char>(1000 >> 8), static_cast<char>(1000 & 0xff)};
+    append_client_frame(frame, Opcode::close, std::string_view(code, 2), next_mask());
+    error_code ignored;
+    socket_.write_some(net::buffer(frame), ignored);
+  }
+  error_code ignored;
+  socket_.close(ignored);
+}
+
+void RawSession::on_connect(error_code ec) {
+  if (ec) return fail(ec, "connect");
+  http::async_write(socket_, upgrade_->handshake.request(),
+                    [self = shared_from_this()](error_code ec2, std::size_t) { self->on_request_written(ec2); });
+}
+
+void RawSession::on_request_written(error_code ec) {
+  if (ec) return fail(ec, "upgrade request");
+  http::async_read(socket_, upgrade_->buffer, upgrade_->parser,
+                   [self = shared_from_this()](error_code ec2, std::size_t) { self->on_response(ec2); });
+}
+
+void RawSession::on_response(error_code ec) {
+  if (ec) return fail(ec, "upgrade response");
+  if (const std::string refused = upgrade_->handshake.check(upgrade_->parser.get()); !refused.empty()) {
+    return fail(net::error::connection_refused, "WebSocket handshake: " + refused);
+  }
+  // Frames the server sent right behind its 101 are already in the buffer.
+  const auto early = upgrade_->buffer.cdata();
+  pending_.assign(static_cast<const char*>(early.data()), static_cast<const char*>(early.data()) + early.size());
+  pending_size_ = pending_.size();
+  upgrade_->timer.cancel();
+  upgrade_.reset();
+
+  error_code option_ec;
+  socket_.non_blocking(true, option_ec);
+  if (option_ec) return fail(option_ec, "socket setup");
+  up_ = true;
+  worker_.on_up(target_, index_);
+  const TargetSpec& spec = worker_.setup().options.targets[target_];
+  if (!spec.subscribe.empty()) {
+    send(Opcode::text, make_subscribe_request(spec.subscribe));
+  }
+  on_readable(error_code{});
+}
+
+void RawSession::do_wait() {
+  socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](error_code ec) { self->on_readable(ec); });
+}
+
+void RawSession::on_readable(error_code ec) {
+  if (done_) return;
+  if (ec) return fail(ec, "read");
+  if (pending_needed_ > LoadWorker::kReadBufferSize) {
+    return read_large_frame();
+  }
+  char* const buffer = worker_.read_buffer();
+  const char* const limit = buffer + worker_.read_buffer_capacity();
+  constexpr std::size_t capacity = LoadWorker::kReadBufferSize;
+  std::size_t have = pending_size_;
+  if (have != 0) std::memcpy(buffer, pending_.data(), have);
+  bool fresh = have != 0;  // kept bytes may already hold whole frames (after the upgrade)
+  bool drained = false;
+  for (int round = 0; round < kReadsPerWakeup && !drained; ++round) {
+    error_code read_ec;
+    const std::size_t room = capacity - have;
+    const std::size_t n = socket_.read_some(net::buffer(buffer + have, room), read_ec);
+    if (read_ec && read_ec != net::error::would_block) {
+      pending_size_ = 0;
+      return fail(read_ec, "read");
+    }
+    // With edge-triggered readiness, a short read is what proves the socket
+    // empty; after a full one, more may wait without a new wake-up.
+    drained = read_ec == net::error::would_block || n < room;
+    have += n;
+    if (n == 0 && !fresh) break;
+    fresh = false;
+    const std::size_t used = consume(buffer, have, limit, LoadWorker::now_ns());
+    if (done_) return;
+    have -= used;
+    std::memmove(buffer, buffer + used, have);
+    if (pending_needed_ > capacity) {
+      // A frame larger than the shared buffer: collect it in its own.
+      pending_.assign(buffer, buffer + have);
+      pending_size_ = have;
+      return read_large_frame();
+    }
+  }
+  if (pending_.capacity() > kKeepPendingCapacity && have <= kKeepPendingCapacity) {
+    pending_ = std::vector<char>();
+  }
+  pending_.assign(buffer, buffer + have);
+  pending_size_ = have;
+  if (drained) {
+    do_wait();
+  } else {
+    net::post(worker_.loop(), [self = shared_from_this()] { self->on_readable(error_code{}); });
+  }
+}
+
+void RawSession::read_large_frame() {
+  // The frame and the parser's padding in one piece of memory.
+  pending_.resize(static_cast<std::size_t>(pending_needed_) + MessageProcessor::kPadding);
+  while (pending_size_ < pending_needed_) {
+    error_code ec;
+    const std::size_t n = socket_.read_some(
+        net::buffer(pending_.data() + pending_size_, static_cast<std::size_t>(pending_needed_) - pending_size_), ec);
+    if (ec == net::error::would_block) return do_wait();
+    if (ec) return fail(ec, "read");
+    pending_size_ += n;
+  }
+  const std::size_t used = consume(pending_.data(), pending_size_, pending_.data() + pending_.size(), LoadWorker::now_ns());
+  if (done_) return;
+  pending_size_ -= used;  // 0: only the frame was requested
+  pending_ = std::vector<char>();
+  pending_needed_ = 0;
+  net::post(worker_.loop(), [self = shared_from_this()] { self->on_readable(error_code{}); });
+}
+
+std::size_t RawSession::consume(char* data, std::size_t size, const char* limit, std::int64_t now_ns) {
+  ConnectionSlot& slot = worker_.slot(target_, index_);
+  std::size_t pos = 0;
+  while (pos < size) {
+    FrameHeader header;
+    std::uint64_t needed = 0;
+    const FrameStatus status = decode_frame(reinterpret_cast<const std::uint8_t*>(data + pos), size - pos, header, needed);
+    if (status == FrameStatus::invalid) {
+      fail(net::error::invalid_argument, "protocol error: bad frame from server");
+      return pos;
+    }
+    if (status == FrameStatus::incomplete) {
+      pending_needed_ = needed;
+      return pos;
+    }
+    pending_needed_ = 0;
+    char* payload = data + pos + header.header_size;
+    pos += static_cast<std::size_t>(needed);
+    if (!on_frame(header, payload, limit, now_ns, slot)) {
+      return pos;
+    }
+  }
+  return pos;
+}
+
+bool RawSession::on_frame(const FrameHeader& header, char* payload, const char* limit, std::int64_t now_ns,
+                          ConnectionSlot& slot) {
+  const auto size = static_cast<std::size_t>(header.payload_size);
+  switch (header.opcode) {
+    case Opcode::text:
+    case Opcode::binary:
+      if (in_fragments_) {
+        fail(net::error::invalid_argument, "protocol error: new message inside a fragmented one");
+        return false;
+      }
+      if (!header.fin) {
+        in_fragments_ = true;
+        fragments_.assign(payload, size);
+        return true;
+      }
+      if (!worker_.on_message(target_, slot, payload, size, static_cast<std::size_t>(limit - payload), now_ns)) {
+        fail(net::error::operation_aborted, "end of run");
+        return false;
+      }
+      return true;
+    case Opcode::continuation: {
+      if (!in_fragments_) {
+        fail(net::error::invalid_argument, "protocol error: continuation without a message");
+        return false;
+      }
+      fragments_.append(payload, size);
+      if (!header.fin) return true;
+      in_fragments_ = false;
+      const bool more = worker_.on_message_copy(target_, slot, fragments_, now_ns);
+      fragments_.clear();
+      if (!more) {
+        fail(net::error::operation_aborted, "end of run");
+        return false;
+      }
+      return true;
+    }
+    case Opcode::ping:
+      // RFC 6455 5.5.3: the pong carries the ping's payload. Binance drops
+      // connections that do not answer within a minute.
+      send(Opcode::pong, std::string_view(payload, size));
+      return true;
+    case Opcode::pong:
+      return true;
+    case Opcode::close: {
+      const unsigned code = size >= 2 ? (static_cast<unsigned char>(payload[0]) << 8) | static_cast<unsigned char>(payload[1]) : 1005;
+      const std::string reason = size > 2 ? std::string(payload + 2, size - 2) : std::string();
+      fail(net::error::eof, "closed by server (code " + std::to_string(code) + (reason.empty() ? "" : ", " + reason) + ")");
+      return false;
+    }
+  }
+  return true;
+}
+
+void RawSession::send(Opcode opcode, std::string_view payload) {
+  append_client_frame(outbox_, opcode, payload, next_mask());
+  if (!writing_) do_write();
+}
+
+void RawSession::do_write() {
+  writing_ = true;
+  sending_.swap(outbox_);
+  outbox_.clear();
+  net::async_write(socket_, net::buffer(sending_),
+                   [self = shared_from_this()](error_code ec, std::size_t) { self->on_write(ec); });
+}
+
+void RawSession::on_write(error_code ec) {
+  writing_ = false;
+  if (ec) return fail(ec, "write");
+  sending_.clear();
+  if (!outbox_.empty()) do_write();
+}
+
+void RawSession::fail(error_code ec, const std::string& what) {
+  if (done_) return;
+  done_ = true;
+  if (upgrade_) upgrade_->timer.cancel();
+  close();
+  worker_.on_down(target_, index_, up_, what + (ec == net::error::eof || what.starts_with("closed") ? "" : ": " + ec.message()));
+}
+
+std::uint32_t RawSession::next_mask() {
+  // xorshift32: client frames need a fresh mask per frame (RFC 6455 5.3);
+  // it guards proxies against crafted payloads, which a load client's own
+  // pongs are not, so a fast generator is enough.
+  mask_state_ ^= mask_state_ << 13;
+  mask_state_ ^= mask_state_ >> 17;
+  mask_state_ ^= mask_state_ << 5;
+  return mask_state_;
+}
+
+}  // namespace tickrelay::client
