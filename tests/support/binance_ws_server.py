@@ -107,7 +107,9 @@ async def handler(ws, path=None, args=None):
                     await ws.send([text[:half], text[half:]])
                 else:
                     await ws.send(text)
-                if count % 50 == 0:
+                if args.interval:
+                    await asyncio.sleep(args.interval)
+                elif count % 50 == 0:
                     # send() yields only when the socket is full; let the
                     # other connections have their turn.
                     await asyncio.sleep(0)
@@ -129,6 +131,7 @@ async def main():
     parser.add_argument("--ping", action="store_true", help="ping first and require the pong")
     parser.add_argument("--fragment", type=int, default=0, help="send every n-th message in two frames")
     parser.add_argument("--garbage", action="store_true", help="start with a message that is not JSON")
+    parser.add_argument("--interval", type=float, default=0, help="seconds between messages (0: as fast as possible)")
     parser.add_argument("--close-after", action="store_true", help="close after the events")
     parser.add_argument("--cert")
     parser.add_argument("--key")
