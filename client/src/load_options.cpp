@@ -116,7 +116,8 @@ ParseOutcome parse_load_options(int argc, const char* const* argv) {
       ->group(load_group);
 
   auto* output_group = "Output";
-  app.add_option("--format", options.format, "report format: table, json or csv")
+  app.add_option("--format", options.format,
+                 "report format: table, json or csv (with json or csv on stdout, the live line goes to stderr)")
       ->transform(CLI::CheckedTransformer(formats, CLI::ignore_case))->group(output_group);
   app.add_option("--output", options.output_file, "write the report to this file instead of stdout")
       ->group(output_group);

@@ -21,6 +21,12 @@ int main(int argc, char** argv) {
     return parsed.exit_code;
   }
   const LoadOptions& options = *parsed.options;
+  if (!options.output_file.empty() && !std::ofstream(options.output_file, std::ios::app)) {
+    // Found out now rather than after a long run whose report would be lost.
+    std::cerr << "tickrelay-load: cannot write --output " << options.output_file
+              << "\nRun with --help for more information.\n";
+    return 2;
+  }
   // A closed pipe on stdout must end the report quietly, not kill the run.
   ::signal(SIGPIPE, SIG_IGN);
 

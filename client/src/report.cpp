@@ -45,6 +45,7 @@ const std::vector<Figure>& figures() {
       {"per_connection_avg", "messages per connection, avg", 1, true, [](const TargetReport& t) { return t.per_connection_avg; }},
       {"per_connection_max", "messages per connection, max", 0, true, [](const TargetReport& t) { return double(t.per_connection_max); }},
       {"per_connection_rate", "messages/s per connection", 1, true, [](const TargetReport& t) { return t.per_connection_rate; }},
+      {"per_connection_megabytes_per_second", "MB/s per connection", 4, true, [](const TargetReport& t) { return t.per_connection_megabytes_per_second; }},
       {"latency_samples", "latency samples", 0, false, [](const TargetReport& t) { return double(t.latency.samples); }},
       {"latency_avg_ms", "latency avg (ms)", 3, true, [](const TargetReport& t) { return t.latency.avg_ms; }},
       {"latency_p50_ms", "latency p50 (ms)", 3, true, [](const TargetReport& t) { return t.latency.p50_ms; }},
@@ -214,7 +215,8 @@ std::string render_json(const RunReport& report) {
     o["per_connection"] = json::object{{"min", t.per_connection_min},
                                        {"avg", t.per_connection_avg},
                                        {"max", t.per_connection_max},
-                                       {"messages_per_second", t.per_connection_rate}};
+                                       {"messages_per_second", t.per_connection_rate},
+                                       {"megabytes_per_second", t.per_connection_megabytes_per_second}};
     o["latency_ms"] = json::object{{"samples", t.latency.samples}, {"avg", t.latency.avg_ms}, {"min", t.latency.min_ms},
                                    {"p50", t.latency.p50_ms},      {"p90", t.latency.p90_ms}, {"p99", t.latency.p99_ms},
                                    {"p999", t.latency.p999_ms},    {"max", t.latency.max_ms}};

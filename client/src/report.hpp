@@ -32,6 +32,7 @@ struct TargetReport {
   double per_connection_avg = 0;
   std::uint64_t per_connection_max = 0;
   double per_connection_rate = 0;  // average messages/s of one connection
+  double per_connection_megabytes_per_second = 0;
   LatencySummary latency;
   std::uint64_t millisecond_times = 0;  // latency samples with E in ms (±1 ms)
   std::uint64_t without_event_time = 0;

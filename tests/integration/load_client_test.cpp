@@ -185,6 +185,23 @@ TEST_F(LoadClientTest, PingsFragmentsAndGarbageAreHandled) {
   }
 }
 
+TEST_F(LoadClientTest, MessagesLargerThanTheReadBufferArriveWhole) {
+  // ~480 KB per message, more than the raw reader's 256 KiB read buffer, and
+  // every third one fragmented.
+  PyServer server({"--events", "6", "--array", "4000", "--fragment", "3"});
+  for (const char* reader : {"raw", "beast"}) {
+    const auto run =
+        run_load({"--url", server.url("/ws/!miniTicker@arr"), "--reader", reader, "-c", "2", "--messages", "12", "-q"}, dir_);
+    ASSERT_EQ(run.exit_code, 0) << run.output;
+    const auto& t = target(run);
+    EXPECT_EQ(integer(t, "messages"), 12) << reader;
+    EXPECT_EQ(integer(t, "malformed"), 0) << reader;
+    EXPECT_EQ(integer(t, "errors"), 0) << reader;
+    EXPECT_GT(integer(t, "bytes"), 12 * 256 * 1024) << reader;
+    EXPECT_EQ(t.at("top_movers").as_array().size(), 10u) << reader;  // --top default, out of 4000 symbols
+  }
+}
+
 TEST_F(LoadClientTest, ServerPidIsSampledFromProc) {
   PyServer server({"--events", "100"});
   const auto run = run_load({"--url", server.url("/ws/btcusdt@trade"), "--server-pid", std::to_string(server.pid()),
@@ -379,6 +396,7 @@ TEST(LoadClientArguments, BadArgumentsExitWithCode2) {
       {"--url", "ws://127.0.0.1:1/ws/x", "-c", "zero"},
       {"--url", "ws://127.0.0.1:1/ws/x", "--format", "yaml"},
       {"--url", "ws://127.0.0.1:1/ws/x", "--no-such-flag"},
+      {"--url", "ws://127.0.0.1:1/ws/x", "--output", "/nonexistent/dir/report.json"},
   };
   for (auto args : bad) {
     args.insert(args.begin(), bin("tickrelay-load"));

@@ -100,6 +100,9 @@ async def handler(ws, path=None, args=None):
             repeats = 2 if seq[s] in duplicate else 1
             for _ in range(repeats):
                 body = event(s, seq[s], args)
+                if args.array:
+                    # Like !miniTicker@arr: one message carrying many symbols.
+                    body = [event(f"sym{i}usdt@miniTicker", seq[s], args) for i in range(args.array)]
                 text = json.dumps({"stream": s, "data": body} if combined else body, separators=(",", ":"))
                 count += 1
                 if args.fragment and count % args.fragment == 0:
@@ -131,6 +134,7 @@ async def main():
     parser.add_argument("--ping", action="store_true", help="ping first and require the pong")
     parser.add_argument("--fragment", type=int, default=0, help="send every n-th message in two frames")
     parser.add_argument("--garbage", action="store_true", help="start with a message that is not JSON")
+    parser.add_argument("--array", type=int, default=0, help="send arrays of this many miniTicker events instead")
     parser.add_argument("--interval", type=float, default=0, help="seconds between messages (0: as fast as possible)")
     parser.add_argument("--close-after", action="store_true", help="close after the events")
     parser.add_argument("--cert")
