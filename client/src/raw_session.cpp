@@ -134,20 +134,24 @@ void RawSession::on_readable(error_code ec) {
     error_code read_ec;
     const std::size_t room = capacity - have;
     const std::size_t n = socket_.read_some(net::buffer(buffer + have, room), read_ec);
-    if (read_ec && read_ec != net::error::would_block) {
+    const bool ended = read_ec && read_ec != net::error::would_block;
+    // With edge-triggered readiness, a short read is what proves the socket
+    // empty; after a full one, more may wait without a new wake-up.
+    drained = read_ec || n < room;
+    have += n;
+    if (n != 0 || fresh) {
+      fresh = false;
+      const std::size_t used = consume(buffer, have, limit, LoadWorker::now_ns());
+      if (done_) return;
+      have -= used;
+      std::memmove(buffer, buffer + used, have);
+    }
+    if (ended) {
+      // Whole frames that came before the end (a close right behind the
+      // last events) have been counted above.
       pending_size_ = 0;
       return fail(read_ec, "read");
     }
-    // With edge-triggered readiness, a short read is what proves the socket
-    // empty; after a full one, more may wait without a new wake-up.
-    drained = read_ec == net::error::would_block || n < room;
-    have += n;
-    if (n == 0 && !fresh) break;
-    fresh = false;
-    const std::size_t used = consume(buffer, have, limit, LoadWorker::now_ns());
-    if (done_) return;
-    have -= used;
-    std::memmove(buffer, buffer + used, have);
     if (pending_needed_ > capacity) {
       // A frame larger than the shared buffer: collect it in its own.
       pending_.assign(buffer, buffer + have);

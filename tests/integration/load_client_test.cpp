@@ -7,16 +7,22 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include <boost/asio/buffers_iterator.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json/parse.hpp>
 #include <regex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "process_runner.hpp"
+#include "ws_handshake.hpp"
 
 namespace tickrelay::test {
 namespace {
@@ -308,6 +314,74 @@ TEST_F(LoadClientTest, DroppedConnectionsStayDownWithoutReconnect) {
   EXPECT_EQ(integer(t, "reconnects"), 0);
   EXPECT_EQ(integer(t, "connections_up_end"), 0);
   EXPECT_NE(std::string(t.at("first_error").as_string()).find("1001"), std::string::npos);
+}
+
+TEST_F(LoadClientTest, EventsRightBeforeAnAbruptEndAreCounted) {
+  // Events sent at once after the upgrade, then FIN without a close frame:
+  // they often arrive together with the 101 response and the end of stream.
+  PyServer server({"--events", "20", "--abort-after"});
+  for (const char* reader : {"raw", "beast"}) {
+    const auto run = run_load({"--url", server.url("/ws/btcusdt@trade"), "--reader", reader, "-c", "3", "-d", "60", "-q"}, dir_);
+    ASSERT_EQ(run.exit_code, 0) << run.output;
+    EXPECT_EQ(integer(target(run), "messages"), 60) << reader;
+    EXPECT_EQ(integer(target(run), "drops"), 3) << reader;
+  }
+}
+
+// A server that answers the upgrade, its events and the end of the TCP
+// stream in one write: the client finds the events in the bytes it read with
+// the 101 response, followed at once by end of file.
+class OneShotServer {
+ public:
+  explicit OneShotServer(int events) : acceptor_(ioc_, {boost::asio::ip::make_address("127.0.0.1"), 0}) {
+    thread_ = std::thread([this, events] {
+      boost::asio::ip::tcp::socket socket(ioc_);
+      acceptor_.accept(socket);
+      boost::asio::streambuf request;
+      boost::asio::read_until(socket, request, "\r\n\r\n");
+      const std::string head(boost::asio::buffers_begin(request.data()), boost::asio::buffers_end(request.data()));
+      const auto at = head.find("Sec-WebSocket-Key: ") + 19;
+      const std::string key = head.substr(at, head.find("\r\n", at) - at);
+      std::string out = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                        "Sec-WebSocket-Accept: " + client::WsHandshake::accept_for(key) + "\r\n\r\n";
+      const auto e = std::chrono::duration_cast<std::chrono::microseconds>(
+                         std::chrono::system_clock::now().time_since_epoch()).count();
+      for (int i = 1; i <= events; ++i) {
+        const std::string body = R"({"e":"trade","E":)" + std::to_string(e) + R"(,"s":"BTCUSDT","t":)" +
+                                 std::to_string(i) + R"(,"p":"1.5"})";
+        out.push_back(static_cast<char>(0x81));
+        out.push_back(static_cast<char>(body.size()));
+        out += body;
+      }
+      boost::asio::write(socket, boost::asio::buffer(out));
+      socket.shutdown(boost::asio::ip::tcp::socket::shutdown_send);
+      char sink[256];
+      boost::system::error_code ec;
+      while (!ec) socket.read_some(boost::asio::buffer(sink), ec);  // until the client has gone
+    });
+  }
+  ~OneShotServer() {
+    ioc_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+  unsigned short port() const { return acceptor_.local_endpoint().port(); }
+
+ private:
+  boost::asio::io_context ioc_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::thread thread_;
+};
+
+TEST_F(LoadClientTest, EventsArrivingWithTheUpgradeResponseAreCounted) {
+  // Few enough that everything fits in the client's first read of the
+  // upgrade response (Beast reads 512 bytes at first).
+  OneShotServer server(4);
+  const auto run = run_load(
+      {"--url", "ws://127.0.0.1:" + std::to_string(server.port()) + "/ws/btcusdt@trade", "-c", "1", "-d", "60", "-q"}, dir_);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(integer(target(run), "messages"), 4);
+  EXPECT_EQ(integer(target(run), "lost"), 0);
+  EXPECT_EQ(integer(target(run), "drops"), 1);
 }
 
 TEST_F(LoadClientTest, ReconnectReopensDroppedConnections) {

@@ -120,6 +120,10 @@ async def handler(ws, path=None, args=None):
     if args.close_after:
         await ws.close(1001, "going away")
         return
+    if args.abort_after:
+        # TCP FIN without a WebSocket close frame, right behind the events.
+        ws.transport.close()
+        return
     await ws.wait_closed()
 
 
@@ -137,6 +141,7 @@ async def main():
     parser.add_argument("--array", type=int, default=0, help="send arrays of this many miniTicker events instead")
     parser.add_argument("--interval", type=float, default=0, help="seconds between messages (0: as fast as possible)")
     parser.add_argument("--close-after", action="store_true", help="close after the events")
+    parser.add_argument("--abort-after", action="store_true", help="end the TCP connection after the events, no close frame")
     parser.add_argument("--cert")
     parser.add_argument("--key")
     args = parser.parse_args()
