@@ -74,6 +74,21 @@ std::string frame(const std::string& payload) {
   return out + payload;
 }
 
+// Calls fn(payload, size, n) for each frame of the buffer; returns the count.
+template <class Fn>
+std::size_t for_each_frame(std::vector<char>& buffer, std::size_t size, Fn fn) {
+  std::size_t pos = 0, n = 0;
+  while (pos < size) {
+    FrameHeader h;
+    std::uint64_t needed = 0;
+    decode_frame(reinterpret_cast<const std::uint8_t*>(buffer.data() + pos), size - pos, h, needed);
+    fn(buffer.data() + pos + h.header_size, static_cast<std::size_t>(h.payload_size), n);
+    pos += static_cast<std::size_t>(needed);
+    ++n;
+  }
+  return n;
+}
+
 struct Result {
   double messages_per_second;  // wall clock: lower when other programs share the CPU
   double cpu_ns_per_message;   // this thread's CPU time: what a free core would cost
@@ -111,7 +126,7 @@ int main(int argc, char** argv) {
   ParseOutcome parsed = parse_load_options({"tickrelay-load", "--url", "ws://127.0.0.1:9/ws/x"});
   LoadOptions options = *parsed.options;
   net::io_context control_loop;
-  std::printf("tickrelay-load processing path, one thread, %zu-message buffer (%.0f s per case)\n", kMessages, seconds);
+  std::printf("tickrelay-load processing path, one thread, %zu-message buffer (%.1f s per case)\n", kMessages, seconds);
   std::printf("%-20s %12s %11s %14s %10s   %s\n", "payload", "messages/s", "cpu ns/msg", "msg/s@1 core", "bytes/msg",
               "path");
 
@@ -126,17 +141,9 @@ int main(int argc, char** argv) {
     // 1. simdjson extraction alone.
     MessageProcessor processor;
     const Result parse_only = measure(frames, seconds, [&] {
-      std::size_t pos = 0, n = 0;
-      while (pos < frames.size()) {
-        FrameHeader h;
-        std::uint64_t needed = 0;
-        decode_frame(reinterpret_cast<const std::uint8_t*>(buffer.data() + pos), frames.size() - pos, h, needed);
-        const char* payload = buffer.data() + pos + h.header_size;
-        processor.process(payload, h.payload_size, static_cast<std::size_t>(limit - payload));
-        pos += needed;
-        ++n;
-      }
-      return n;
+      return for_each_frame(buffer, frames.size(), [&](char* payload, std::size_t size, std::size_t) {
+        processor.process(payload, size, static_cast<std::size_t>(limit - payload));
+      });
     });
 
     // 2. The whole per-message path of LoadWorker::on_message. Ids repeat
@@ -148,35 +155,19 @@ int main(int argc, char** argv) {
     worker.add_connection(0, std::chrono::nanoseconds(0));
     ConnectionSlot& slot = worker.slot(0, 0);
     const Result full = measure(frames, seconds, [&] {
-      std::size_t pos = 0, n = 0;
       std::int64_t now = 0;
-      while (pos < frames.size()) {
+      return for_each_frame(buffer, frames.size(), [&](char* payload, std::size_t size, std::size_t n) {
         if (n % kMessagesPerRead == 0) now = LoadWorker::now_ns();
-        FrameHeader h;
-        std::uint64_t needed = 0;
-        decode_frame(reinterpret_cast<const std::uint8_t*>(buffer.data() + pos), frames.size() - pos, h, needed);
-        char* payload = buffer.data() + pos + h.header_size;
-        worker.on_message(0, slot, payload, h.payload_size, static_cast<std::size_t>(limit - payload), now);
-        pos += needed;
-        ++n;
-      }
-      return n;
+        worker.on_message(0, slot, payload, size, static_cast<std::size_t>(limit - payload), now);
+      });
     });
 
     // 3. As the Beast reader does it: a copy into the padded buffer first,
     // one clock read per message.
     const Result copied = measure(frames, seconds, [&] {
-      std::size_t pos = 0, n = 0;
-      while (pos < frames.size()) {
-        FrameHeader h;
-        std::uint64_t needed = 0;
-        decode_frame(reinterpret_cast<const std::uint8_t*>(buffer.data() + pos), frames.size() - pos, h, needed);
-        const char* payload = buffer.data() + pos + h.header_size;
-        worker.on_message_copy(0, slot, std::string_view(payload, h.payload_size), LoadWorker::now_ns());
-        pos += needed;
-        ++n;
-      }
-      return n;
+      return for_each_frame(buffer, frames.size(), [&](char* payload, std::size_t size, std::size_t) {
+        worker.on_message_copy(0, slot, std::string_view(payload, size), LoadWorker::now_ns());
+      });
     });
 
     const auto row = [](const char* name, const Result& r, const char* path) {

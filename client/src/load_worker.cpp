@@ -166,27 +166,19 @@ void LoadWorker::on_down(std::size_t target, std::size_t index, bool was_up, con
 bool LoadWorker::on_message(std::size_t target, ConnectionSlot& slot, const char* data, std::size_t size,
                             std::size_t capacity, std::int64_t now_ns) {
   if (control_.stopping()) return false;
-  TargetTally& tally = *tallies_[target];
-  switch (processor_.process(data, size, capacity)) {
-    case MessageClass::control:
-      tally.control.add();
-      return true;
-    case MessageClass::malformed:
-      tally.malformed.add();
-      return true;
-    case MessageClass::market:
-      break;
-  }
-  if (!control_.take_message()) return false;
-  record_events(target, tally, slot, size, now_ns);
-  return true;
+  return on_processed(target, slot, processor_.process(data, size, capacity), size, now_ns);
 }
 
 bool LoadWorker::on_message_copy(std::size_t target, ConnectionSlot& slot, std::string_view message,
                                  std::int64_t now_ns) {
   if (control_.stopping()) return false;
+  return on_processed(target, slot, processor_.process_copy(message), message.size(), now_ns);
+}
+
+bool LoadWorker::on_processed(std::size_t target, ConnectionSlot& slot, MessageClass kind, std::size_t size,
+                              std::int64_t now_ns) {
   TargetTally& tally = *tallies_[target];
-  switch (processor_.process_copy(message)) {
+  switch (kind) {
     case MessageClass::control:
       tally.control.add();
       return true;
@@ -197,12 +189,6 @@ bool LoadWorker::on_message_copy(std::size_t target, ConnectionSlot& slot, std::
       break;
   }
   if (!control_.take_message()) return false;
-  record_events(target, tally, slot, message.size(), now_ns);
-  return true;
-}
-
-void LoadWorker::record_events(std::size_t target, TargetTally& tally, ConnectionSlot& slot, std::size_t size,
-                               std::int64_t now_ns) {
   tally.messages.add();
   tally.bytes.add(size);
   ++slot.messages;
@@ -236,6 +222,7 @@ void LoadWorker::record_events(std::size_t target, TargetTally& tally, Connectio
     }
   }
   if (!timed) tally.without_event_time.add();
+  return true;
 }
 
 std::uint32_t LoadWorker::interval_id(std::string_view interval) {
