@@ -1,6 +1,5 @@
 #include "load_runner.hpp"
 
-#include <openssl/ssl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -75,10 +74,6 @@ void LoadRunner::prepare() {
   const bool any_tls = std::any_of(options_.targets.begin(), options_.targets.end(), [](const TargetSpec& t) { return t.tls; });
   if (any_tls) {
     tls_.emplace(make_client_tls_context(TlsClientOptions{!options_.insecure, options_.ca_file}));
-    // OpenSSL then frees a connection's 16 KiB record buffers whenever they
-    // are empty: with thousands of mostly idle wss connections that is a
-    // large share of the memory, for a malloc per busy read.
-    SSL_CTX_set_mode(tls_->native_handle(), SSL_MODE_RELEASE_BUFFERS);
     setup_->tls = &*tls_;
   }
   const auto planned = static_cast<std::int64_t>(options_.targets.size()) * options_.connections;
