@@ -16,8 +16,9 @@ class LoadWorker;
 using PlainStream = beast::tcp_stream;
 using TlsStream = ssl::stream<beast::tcp_stream>;
 
-// One connection through Beast's websocket::stream: the reader for wss://,
-// and for ws:// with --reader beast. Beast answers pings and close frames.
+// One connection through Beast's websocket::stream (--reader beast), the
+// baseline the raw reader is measured against. Beast answers pings and
+// close frames.
 // Each message is read whole into buffer_ and handed on as one copy.
 template <class NextLayer>
 class BeastSession : public Session, public std::enable_shared_from_this<BeastSession<NextLayer>> {

@@ -77,8 +77,7 @@ ParseOutcome parse_load_options(int argc, const char* const* argv) {
       {"table", OutputFormat::table}, {"json", OutputFormat::json}, {"csv", OutputFormat::csv}};
   const std::map<std::string, TimeUnit> units{
       {"auto", TimeUnit::automatic}, {"ms", TimeUnit::milliseconds}, {"us", TimeUnit::microseconds}};
-  const std::map<std::string, ReaderKind> readers{
-      {"auto", ReaderKind::automatic}, {"beast", ReaderKind::beast}, {"raw", ReaderKind::raw}};
+  const std::map<std::string, ReaderKind> readers{{"beast", ReaderKind::beast}, {"raw", ReaderKind::raw}};
 
   auto* target_group = "Target";
   app.add_option("--url", urls, "WebSocket URL (ws:// or wss://); repeat to compare servers")
@@ -138,7 +137,7 @@ ParseOutcome parse_load_options(int argc, const char* const* argv) {
   app.add_flag("--no-kline-gaps", no_kline_gaps, "do not treat kline k.L as a per-event sequence (real Binance)")
       ->group(measure_group);
   app.add_option("--reader", options.reader,
-                 "auto (raw for ws://, beast for wss://), beast (websocket::stream) or raw (own frame reader, ws:// only)")
+                 "raw (default: own frame reader on a shared buffer) or beast (Beast's websocket::stream)")
       ->transform(CLI::CheckedTransformer(readers, CLI::ignore_case))->group(measure_group);
 
   try {
@@ -199,9 +198,6 @@ ParseOutcome parse_load_options(int argc, const char* const* argv) {
       std::optional<pid_t> pid;
       if (i < server_pids.size()) pid = server_pids[i];
       options.targets.push_back(make_target_spec(urls[i], std::move(impl), pid, options.streams, options.subscribe));
-      if (options.reader == ReaderKind::raw && options.targets.back().tls) {
-        throw std::invalid_argument("--reader raw reads plain ws:// only; " + urls[i] + " is wss://");
-      }
     }
   } catch (const std::exception& e) {
     outcome.exit_code = 2;

@@ -11,9 +11,10 @@ namespace tickrelay::client {
 enum class OutputFormat { table, json, csv };
 // How to read E: by the URL and the value's magnitude, or forced.
 enum class TimeUnit { automatic, milliseconds, microseconds };
-// beast: Beast's websocket::stream; raw: Beast's HTTP for the upgrade, then
-// server frames read straight from the socket (plain ws:// only).
-enum class ReaderKind { automatic, beast, raw };
+// raw (the default): Beast's HTTP for the upgrade, then server frames read
+// straight from the socket (through OpenSSL for wss://); beast: Beast's
+// websocket::stream, kept to compare against and as a fallback.
+enum class ReaderKind { raw, beast };
 
 // Everything the command line says, checked; built without side effects
 // beyond reading --symbols-file, so tests parse command lines directly.
@@ -46,7 +47,7 @@ struct LoadOptions {
 
   TimeUnit time_unit = TimeUnit::automatic;
   bool kline_gaps = true;
-  ReaderKind reader = ReaderKind::automatic;
+  ReaderKind reader = ReaderKind::raw;
 };
 
 struct ParseOutcome {

@@ -36,12 +36,7 @@ LatencySummary summarize(const LatencyRecorder& latency) {
 }
 
 const char* reader_name(const LoadOptions& options) {
-  switch (options.reader) {
-    case ReaderKind::beast: return "beast";
-    case ReaderKind::raw: return "raw";
-    case ReaderKind::automatic: break;
-  }
-  return "auto (raw for ws://, beast for wss://)";
+  return options.reader == ReaderKind::beast ? "beast" : "raw";
 }
 
 }  // namespace

@@ -110,13 +110,12 @@ void LoadWorker::on_start_timer(error_code ec) {
 void LoadWorker::open(std::size_t target, std::size_t index) {
   if (stopped_ || control_.stopping()) return;
   const TargetSpec& spec = setup_.options.targets[target];
-  const ReaderKind reader = setup_.options.reader;
-  if (spec.tls) {
-    std::make_shared<BeastSession<TlsStream>>(*this, target, index, TlsStream(loop_, *setup_.tls))->start();
-  } else if (reader == ReaderKind::beast) {
-    std::make_shared<BeastSession<PlainStream>>(*this, target, index, PlainStream(loop_))->start();
-  } else {
+  if (setup_.options.reader != ReaderKind::beast) {
     std::make_shared<RawSession>(*this, target, index)->start();
+  } else if (spec.tls) {
+    std::make_shared<BeastSession<TlsStream>>(*this, target, index, TlsStream(loop_, *setup_.tls))->start();
+  } else {
+    std::make_shared<BeastSession<PlainStream>>(*this, target, index, PlainStream(loop_))->start();
   }
 }
 

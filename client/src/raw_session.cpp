@@ -1,13 +1,12 @@
 #include "raw_session.hpp"
 
 #include <boost/asio/connect.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <cstring>
+#include <sstream>
 
 #include "load_worker.hpp"
 #include "message_processor.hpp"
@@ -32,10 +31,9 @@ constexpr std::size_t kKeepPendingCapacity = 4096;
 }  // namespace
 
 struct RawSession::Upgrade {
-  Upgrade(net::io_context& loop, const TargetSpec& spec)
-      : handshake(spec.host_header, spec.request_target), buffer(kMaxUpgradeResponse), timer(loop) {}
+  Upgrade(net::io_context& loop, const TargetSpec& spec) : handshake(spec.host_header, spec.request_target), timer(loop) {}
   WsHandshake handshake;
-  beast::flat_buffer buffer;
+  std::string response;  // bytes of the server's answer so far
   http::response_parser<http::empty_body> parser;
   net::steady_timer timer;
 };
@@ -45,6 +43,7 @@ RawSession::RawSession(LoadWorker& worker, std::size_t target, std::size_t index
       target_(target),
       index_(index),
       socket_(worker.loop()),
+      transport_(socket_),
       mask_state_((static_cast<std::uint32_t>(reinterpret_cast<std::uintptr_t>(this) >> 4) ^
                    static_cast<std::uint32_t>(LoadWorker::now_ns())) |
                   1u) {
@@ -58,7 +57,7 @@ void RawSession::start() {
   upgrade_ = std::make_unique<Upgrade>(worker_.loop(), spec);
   upgrade_->timer.expires_after(kConnectTimeout);
   upgrade_->timer.async_wait([self = shared_from_this()](error_code ec) {
-    if (!ec && self->upgrade_) self->fail(net::error::timed_out, "connect");
+    if (!ec && self->state_ != State::open) self->fail(net::error::timed_out, "connect");
   });
   net::async_connect(socket_, worker_.setup().endpoints[target_],
                      [self = shared_from_this()](error_code ec, const tcp::endpoint&) { self->on_connect(ec); });
@@ -70,56 +69,130 @@ void RawSession::close() {
     std::string frame;
     const char code[2] = {static_cast<char>(1000 >> 8), static_cast<char>(1000 & 0xff)};
     append_client_frame(frame, Opcode::close, std::string_view(code, 2), next_mask());
-    error_code ignored;
-    socket_.write_some(net::buffer(frame), ignored);
+    transport_.write(frame.data(), frame.size());
+    transport_.shutdown();
   }
   error_code ignored;
   socket_.close(ignored);
 }
 
 void RawSession::on_connect(error_code ec) {
+  if (done_) return;
   if (ec) return fail(ec, "connect");
-  http::async_write(socket_, upgrade_->handshake.request(),
-                    [self = shared_from_this()](error_code ec2, std::size_t) { self->on_request_written(ec2); });
-}
-
-void RawSession::on_request_written(error_code ec) {
-  if (ec) return fail(ec, "upgrade request");
-  http::async_read(socket_, upgrade_->buffer, upgrade_->parser,
-                   [self = shared_from_this()](error_code ec2, std::size_t) { self->on_response(ec2); });
-}
-
-void RawSession::on_response(error_code ec) {
-  if (ec) return fail(ec, "upgrade response");
-  if (const std::string refused = upgrade_->handshake.check(upgrade_->parser.get()); !refused.empty()) {
-    return fail(net::error::connection_refused, "WebSocket handshake: " + refused);
+  socket_.non_blocking(true, ec);
+  if (ec) return fail(ec, "socket setup");
+  // Pongs and the close frame should not wait for Nagle.
+  socket_.set_option(tcp::no_delay(true), ec);
+  const RunSetup& setup = worker_.setup();
+  const TargetSpec& spec = setup.options.targets[target_];
+  if (!spec.tls) {
+    return begin_upgrade();
   }
-  // Frames the server sent right behind its 101 are already in the buffer.
-  const auto early = upgrade_->buffer.cdata();
-  pending_.assign(static_cast<const char*>(early.data()), static_cast<const char*>(early.data()) + early.size());
-  pending_size_ = pending_.size();
+  if (!transport_.start_tls(setup.tls->native_handle(), spec.host, !setup.options.insecure)) {
+    return fail(net::error::invalid_argument, "TLS setup");
+  }
+  state_ = State::tls_handshake;
+  step();
+}
+
+void RawSession::begin_upgrade() {
+  state_ = State::upgrading;
+  std::ostringstream request;
+  request << upgrade_->handshake.request();
+  outbox_ = request.str();
+  step();
+}
+
+void RawSession::step() {
+  if (done_) return;
+  switch (state_) {
+    case State::connecting:
+      return;
+    case State::tls_handshake: {
+      const RawTransport::Result result = transport_.handshake();
+      if (result.ec) return fail(result.ec, "TLS handshake");
+      if (result.wait != RawTransport::Wait::none) return arm(result.wait);
+      return begin_upgrade();
+    }
+    case State::upgrading:
+      flush();
+      if (!done_) read_upgrade_response();
+      return;
+    case State::open:
+      flush();
+      if (!done_) read_frames();
+      return;
+  }
+}
+
+void RawSession::arm(RawTransport::Wait wait) {
+  if (wait == RawTransport::Wait::readable && !waiting_readable_) {
+    waiting_readable_ = true;
+    socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](error_code ec) {
+      self->waiting_readable_ = false;
+      self->on_ready(ec);
+    });
+  } else if (wait == RawTransport::Wait::writable && !waiting_writable_) {
+    waiting_writable_ = true;
+    socket_.async_wait(tcp::socket::wait_write, [self = shared_from_this()](error_code ec) {
+      self->waiting_writable_ = false;
+      self->on_ready(ec);
+    });
+  }
+}
+
+void RawSession::on_ready(error_code ec) {
+  if (done_) return;
+  if (ec) return fail(ec, "read");
+  step();
+}
+
+void RawSession::flush() {
+  while (!outbox_.empty()) {
+    const RawTransport::Result result = transport_.write(outbox_.data(), outbox_.size());
+    if (result.ec) return fail(result.ec, "write");
+    outbox_.erase(0, result.bytes);
+    if (result.wait != RawTransport::Wait::none) return arm(result.wait);
+  }
+}
+
+void RawSession::read_upgrade_response() {
+  Upgrade& upgrade = *upgrade_;
+  while (true) {
+    char chunk[4096];
+    const RawTransport::Result result = transport_.read(chunk, sizeof chunk);
+    if (result.ec) return fail(result.ec, "upgrade response");
+    if (result.wait != RawTransport::Wait::none) return arm(result.wait);
+    upgrade.response.append(chunk, result.bytes);
+    error_code ec;
+    // Beast parses the header only when it is complete, so it sees all
+    // bytes so far each time; whatever follows the 101 is WebSocket frames.
+    const std::size_t used = upgrade.parser.put(net::buffer(upgrade.response), ec);
+    if (ec == http::error::need_more) {
+      if (upgrade.response.size() > kMaxUpgradeResponse) return fail(http::error::header_limit, "upgrade response");
+      continue;
+    }
+    if (ec) return fail(ec, "upgrade response");
+    if (const std::string refused = upgrade.handshake.check(upgrade.parser.get()); !refused.empty()) {
+      return fail(net::error::connection_refused, "WebSocket handshake: " + refused);
+    }
+    pending_.assign(upgrade.response.begin() + static_cast<std::ptrdiff_t>(used), upgrade.response.end());
+    pending_size_ = pending_.size();
+    break;
+  }
   upgrade_->timer.cancel();
   upgrade_.reset();
-
-  error_code option_ec;
-  socket_.non_blocking(true, option_ec);
-  if (option_ec) return fail(option_ec, "socket setup");
+  state_ = State::open;
   up_ = true;
   worker_.on_up(target_, index_);
   const TargetSpec& spec = worker_.setup().options.targets[target_];
   if (!spec.subscribe.empty()) {
     send(Opcode::text, make_subscribe_request(spec.subscribe));
   }
-  on_readable(error_code{});
+  step();
 }
 
-void RawSession::do_wait() {
-  socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](error_code ec) { self->on_readable(ec); });
-}
-
-void RawSession::on_readable(error_code ec) {
-  if (done_) return;
-  if (ec) return fail(ec, "read");
+void RawSession::read_frames() {
   if (pending_needed_ > LoadWorker::kReadBufferSize) {
     return read_large_frame();
   }
@@ -130,27 +203,29 @@ void RawSession::on_readable(error_code ec) {
   if (have != 0) std::memcpy(buffer, pending_.data(), have);
   bool fresh = have != 0;  // kept bytes may already hold whole frames (after the upgrade)
   bool drained = false;
+  RawTransport::Wait wait = RawTransport::Wait::readable;
   for (int round = 0; round < kReadsPerWakeup && !drained; ++round) {
-    error_code read_ec;
     const std::size_t room = capacity - have;
-    const std::size_t n = socket_.read_some(net::buffer(buffer + have, room), read_ec);
-    const bool ended = read_ec && read_ec != net::error::would_block;
-    // With edge-triggered readiness, a short read is what proves the socket
-    // empty; after a full one, more may wait without a new wake-up.
-    drained = read_ec || n < room;
-    have += n;
-    if (n != 0 || fresh) {
+    const RawTransport::Result result = transport_.read(buffer + have, room);
+    // With edge-triggered readiness only an empty socket guarantees a new
+    // wake-up: a wait request, or on a plain socket a short read, proves it;
+    // after a full read more may be waiting, so the session comes back.
+    drained = result.ec || result.wait != RawTransport::Wait::none ||
+              (transport_.short_read_means_empty() && result.bytes < room);
+    if (result.wait != RawTransport::Wait::none) wait = result.wait;
+    have += result.bytes;
+    if (result.bytes != 0 || fresh) {
       fresh = false;
       const std::size_t used = consume(buffer, have, limit, LoadWorker::now_ns());
       if (done_) return;
       have -= used;
       std::memmove(buffer, buffer + used, have);
     }
-    if (ended) {
+    if (result.ec) {
       // Whole frames that came before the end (a close right behind the
       // last events) have been counted above.
       pending_size_ = 0;
-      return fail(read_ec, "read");
+      return fail(result.ec, "read");
     }
     if (pending_needed_ > capacity) {
       // A frame larger than the shared buffer: collect it in its own.
@@ -165,9 +240,9 @@ void RawSession::on_readable(error_code ec) {
   pending_.assign(buffer, buffer + have);
   pending_size_ = have;
   if (drained) {
-    do_wait();
+    arm(wait);
   } else {
-    net::post(worker_.loop(), [self = shared_from_this()] { self->on_readable(error_code{}); });
+    net::post(worker_.loop(), [self = shared_from_this()] { self->step(); });
   }
 }
 
@@ -175,19 +250,18 @@ void RawSession::read_large_frame() {
   // The frame and the parser's padding in one piece of memory.
   pending_.resize(static_cast<std::size_t>(pending_needed_) + MessageProcessor::kPadding);
   while (pending_size_ < pending_needed_) {
-    error_code ec;
-    const std::size_t n = socket_.read_some(
-        net::buffer(pending_.data() + pending_size_, static_cast<std::size_t>(pending_needed_) - pending_size_), ec);
-    if (ec == net::error::would_block) return do_wait();
-    if (ec) return fail(ec, "read");
-    pending_size_ += n;
+    const RawTransport::Result result =
+        transport_.read(pending_.data() + pending_size_, static_cast<std::size_t>(pending_needed_) - pending_size_);
+    if (result.ec) return fail(result.ec, "read");
+    if (result.wait != RawTransport::Wait::none) return arm(result.wait);
+    pending_size_ += result.bytes;
   }
   const std::size_t used = consume(pending_.data(), pending_size_, pending_.data() + pending_.size(), LoadWorker::now_ns());
   if (done_) return;
   pending_size_ -= used;  // 0: only the frame was requested
   pending_ = std::vector<char>();
   pending_needed_ = 0;
-  net::post(worker_.loop(), [self = shared_from_this()] { self->on_readable(error_code{}); });
+  net::post(worker_.loop(), [self = shared_from_this()] { self->step(); });
 }
 
 std::size_t RawSession::consume(char* data, std::size_t size, const char* limit, std::int64_t now_ns) {
@@ -255,7 +329,7 @@ bool RawSession::on_frame(const FrameHeader& header, char* payload, const char* 
       // RFC 6455 5.5.3: the pong carries the ping's payload. Binance drops
       // connections that do not answer within a minute.
       send(Opcode::pong, std::string_view(payload, size));
-      return true;
+      return !done_;
     case Opcode::pong:
       return true;
     case Opcode::close: {
@@ -270,22 +344,7 @@ bool RawSession::on_frame(const FrameHeader& header, char* payload, const char* 
 
 void RawSession::send(Opcode opcode, std::string_view payload) {
   append_client_frame(outbox_, opcode, payload, next_mask());
-  if (!writing_) do_write();
-}
-
-void RawSession::do_write() {
-  writing_ = true;
-  sending_.swap(outbox_);
-  outbox_.clear();
-  net::async_write(socket_, net::buffer(sending_),
-                   [self = shared_from_this()](error_code ec, std::size_t) { self->on_write(ec); });
-}
-
-void RawSession::on_write(error_code ec) {
-  writing_ = false;
-  if (ec) return fail(ec, "write");
-  sending_.clear();
-  if (!outbox_.empty()) do_write();
+  flush();
 }
 
 void RawSession::fail(error_code ec, const std::string& what) {

@@ -287,19 +287,41 @@ TEST_F(LoadClientTest, MetricsAreScrapedDuringARun) {
 
 TEST_F(LoadClientTest, WssWithCaFileAndRefusalWithout) {
   const auto certs = make_test_certificates(dir_, {"127.0.0.1"});
-  PyServer server({"--events", "100", "--cert", certs.cert_file, "--key", certs.key_file, "--skip", "5"});
+  // The server pings first and drops connections that do not answer; every
+  // third message comes in two frames.
+  PyServer server({"--events", "100", "--cert", certs.cert_file, "--key", certs.key_file, "--skip", "5", "--ping",
+                   "--fragment", "3", "--garbage"});
   const std::string url = server.url("/ws/btcusdt@trade", "wss");
-  auto run = run_load({"--url", url, "--ca-file", certs.ca_file, "-c", "2", "--messages", "200", "-q"}, dir_);
-  ASSERT_EQ(run.exit_code, 0) << run.output;
-  EXPECT_EQ(integer(target(run), "messages"), 200);
-  EXPECT_EQ(integer(target(run), "lost"), 2);
+  for (const char* reader : {"raw", "beast"}) {
+    auto run = run_load({"--url", url, "--reader", reader, "--ca-file", certs.ca_file, "-c", "2", "--messages", "200", "-q"},
+                        dir_);
+    ASSERT_EQ(run.exit_code, 0) << run.output;
+    EXPECT_EQ(integer(target(run), "messages"), 200) << reader;
+    EXPECT_EQ(integer(target(run), "lost"), 2) << reader;
+    EXPECT_EQ(integer(target(run), "malformed"), 2) << reader;
+    EXPECT_EQ(integer(target(run), "errors"), 0) << reader;
 
-  // Without the CA the certificate cannot be verified: every connection fails.
-  run = run_load({"--url", url, "-c", "2", "-d", "30", "-q"}, dir_);
-  EXPECT_EQ(run.exit_code, 1) << run.output;
-  EXPECT_EQ(integer(target(run), "connect_errors"), 2);
-  EXPECT_NE(std::string(target(run).at("first_error").as_string()).find("certificate verify failed"), std::string::npos);
-  EXPECT_NE(run.output.find("no connection could be opened"), std::string::npos);
+    // Without the CA the certificate cannot be verified: every connection fails.
+    run = run_load({"--url", url, "--reader", reader, "-c", "2", "-d", "30", "-q"}, dir_);
+    EXPECT_EQ(run.exit_code, 1) << run.output;
+    EXPECT_EQ(integer(target(run), "connect_errors"), 2) << reader;
+    EXPECT_NE(std::string(target(run).at("first_error").as_string()).find("certificate verify failed"), std::string::npos)
+        << reader << ": " << target(run).at("first_error").as_string();
+    EXPECT_NE(run.output.find("no connection could be opened"), std::string::npos);
+  }
+}
+
+TEST_F(LoadClientTest, WssLargeMessagesAndSubscribe) {
+  const auto certs = make_test_certificates(dir_, {"127.0.0.1"});
+  PyServer server({"--events", "4", "--array", "4000", "--cert", certs.cert_file, "--key", certs.key_file});
+  const auto run = run_load({"--url", server.url("", "wss"), "--subscribe", "--streams", "!miniTicker@arr", "--ca-file",
+                             certs.ca_file, "-c", "2", "--messages", "8", "-q"},
+                            dir_);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(integer(target(run), "messages"), 8);
+  EXPECT_EQ(integer(target(run), "control_messages"), 2);
+  EXPECT_GT(integer(target(run), "bytes"), 8 * 256 * 1024);
+  EXPECT_EQ(integer(target(run), "errors"), 0);
 }
 
 TEST_F(LoadClientTest, DroppedConnectionsStayDownWithoutReconnect) {

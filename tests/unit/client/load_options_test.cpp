@@ -119,7 +119,6 @@ TEST(LoadOptions, BadArgumentsAreUsageErrorsWithExitCode2) {
       {"--url", "ws://a", "--time-unit", "s"},
       {"--url", "ws://a", "--metrics-port", "70000"},
       {"--url", "ws://a", "--metrics-port", "9000", "--metrics-listen", "localhost:1"},
-      {"--url", "wss://a", "--reader", "raw"},
       {"--url", "ws://a", "--threads", "0"},
       {"--url", "ws://a", "-d", "-5"},
       {"--url", "ws://a", "--bogus"},
