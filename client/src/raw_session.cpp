@@ -335,6 +335,11 @@ bool RawSession::on_frame(const FrameHeader& header, char* payload, const char* 
     case Opcode::close: {
       const unsigned code = size >= 2 ? (static_cast<unsigned char>(payload[0]) << 8) | static_cast<unsigned char>(payload[1]) : 1005;
       const std::string reason = size > 2 ? std::string(payload + 2, size - 2) : std::string();
+      // RFC 6455 5.5.1: answer with a close frame carrying the same code,
+      // best effort, before the socket goes.
+      std::string reply;
+      append_client_frame(reply, Opcode::close, std::string_view(payload, size >= 2 ? 2 : 0), next_mask());
+      transport_.write(reply.data(), reply.size());
       fail(net::error::eof, "closed by server (code " + std::to_string(code) + (reason.empty() ? "" : ", " + reason) + ")");
       return false;
     }
@@ -352,7 +357,11 @@ void RawSession::fail(error_code ec, const std::string& what) {
   done_ = true;
   if (upgrade_) upgrade_->timer.cancel();
   close();
-  worker_.on_down(target_, index_, up_, what + (ec == net::error::eof || what.starts_with("closed") ? "" : ": " + ec.message()));
+  std::string why = what;
+  if (!what.starts_with("closed")) {
+    why += ": " + (ec == net::error::eof ? std::string("end of stream without a close frame") : ec.message());
+  }
+  worker_.on_down(target_, index_, up_, why);
 }
 
 std::uint32_t RawSession::next_mask() {
