@@ -59,7 +59,7 @@ std::optional<StreamKind> symbol_stream_kind(std::string_view rest) {
     std::string_view tail = rest.substr(5);
     std::string_view levels = tail.substr(0, tail.find('@'));
     std::string_view speed = levels.size() < tail.size() ? tail.substr(levels.size() + 1) : std::string_view{};
-    if (!speed.empty() && !is_speed(speed)) return std::nullopt;
+    if (levels.size() < tail.size() && !is_speed(speed)) return std::nullopt;  // "depth@" has no speed
     if (levels.empty()) return StreamKind::diff_depth;
     if (levels == "5" || levels == "10" || levels == "20") return StreamKind::partial_depth;
   }
