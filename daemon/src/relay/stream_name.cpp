@@ -93,7 +93,7 @@ std::optional<StreamName> parse_stream_name(std::string_view name) {
   // Continuous contract klines name a pair and a contract type: btcusdt_perpetual.
   if (rest.starts_with("continuousKline_")) {
     const auto underscore = symbol.find('_');
-    if (underscore == std::string_view::npos) return std::nullopt;
+    if (underscore == std::string_view::npos || underscore == 0) return std::nullopt;
     const auto contract = symbol.substr(underscore + 1);
     if (contract != "perpetual" && contract != "current_quarter" && contract != "next_quarter")
       return std::nullopt;
