@@ -420,7 +420,7 @@ bool parse_duration(std::string_view text, double& seconds) {
   while (!text.empty()) {
     double value = 0;
     const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || value < 0) return false;
+    if (ec != std::errc() || !std::isfinite(value) || value < 0) return false;  // from_chars reads "nan", "inf"
     text.remove_prefix(static_cast<std::size_t>(ptr - text.data()));
     double unit = 1;
     if (text.starts_with("ms")) {
