@@ -31,9 +31,12 @@ bool read_event_fields(od::object event, ParsedFrame& out, bool& shutdown) {
     if (k == 'E' || k == 't' || k == 'a' || k == 'u') {
       od::value v = field.value();
       od::number_type nt;
+      od::json_type type;
+      // The error-code form: comparing the result itself throws on bad JSON.
+      if (v.type().get(type)) return false;
       // E must be an integer; t, a, u are ids only when integers (a
       // bookTicker's "a" is its ask price, a string).
-      const bool integer = v.type() == od::json_type::number && !v.get_number_type().get(nt) &&
+      const bool integer = type == od::json_type::number && !v.get_number_type().get(nt) &&
                            nt != od::number_type::floating_point_number;
       if (!integer) {
         if (k == 'E') return false;
