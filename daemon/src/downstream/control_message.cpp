@@ -60,7 +60,9 @@ std::variant<ControlRequest, ControlError> parse_control_message(std::string_vie
   json::stream_parser parser;
   json::error_code ec;
   const std::size_t consumed = parser.write_some(text.data(), text.size(), ec);
-  if (!ec) parser.finish(ec);
+  // write_some stops after a complete value; finishing with bytes left over
+  // would report them as an incomplete second value instead of trailing text.
+  if (!ec && consumed == text.size()) parser.finish(ec);
   if (ec) {
     const bool eof = ec == json::error::incomplete || consumed >= text.size();
     return ControlError{kInvalidJson,
