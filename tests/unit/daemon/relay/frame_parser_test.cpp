@@ -99,11 +99,11 @@ TEST(FrameParser, OnlyTopLevelIntegerIdsCount) {
   EXPECT_EQ(data_of(kline, f).front(), '{');
   EXPECT_EQ(data_of(kline, f).substr(data_of(kline, f).size() - 3), "\"}}");
 
-  // Floats, strings, booleans and nulls in t/a/u/E are ignored.
-  const std::string odd = R"({"stream":"x@trade","data":{"E":1.5,"t":"12","a":true,"u":null}})";
+  // Floats, strings, booleans and nulls in t/a/u are not ids.
+  const std::string odd = R"({"stream":"x@trade","data":{"E":7,"t":"12","a":true,"u":null}})";
   f = parser.parse(odd);
   ASSERT_EQ(f.type, Type::event) << (f.error ? f.error : "");
-  EXPECT_EQ(f.event_time, 0);
+  EXPECT_EQ(f.event_time, 7);
   EXPECT_EQ(f.trade_id, -1);
   EXPECT_EQ(f.agg_id, -1);
   EXPECT_EQ(f.update_id, -1);
@@ -256,6 +256,20 @@ TEST(FrameParser, EventTimeInMillisecondsAndMicroseconds) {
   ASSERT_EQ(f.type, Type::event);
   EXPECT_EQ(f.event_time, 1672515782136123);
   EXPECT_EQ(event_time_to_us(f.event_time), 1672515782136123);
+}
+
+TEST(FrameParser, EventTimeMustBeAnInteger) {
+  FrameParser parser;
+  for (std::string_view msg : {
+           std::string_view(R"({"stream":"a@trade","data":{"E":1.5}})"),
+           std::string_view(R"({"stream":"a@trade","data":{"E":"1672515782136"}})"),
+           std::string_view(R"({"stream":"a@trade","data":{"E":null}})"),
+           std::string_view(R"({"stream":"a@trade","data":{"E":true}})"),
+       }) {
+    EXPECT_EQ(parser.parse(msg).type, Type::malformed) << msg;
+  }
+  // No E at all is fine: the event simply has no time (spot bookTicker).
+  EXPECT_EQ(parser.parse(R"({"stream":"a@bookTicker","data":{"u":1}})").type, Type::event);
 }
 
 TEST(FrameParser, EventTimeToMicrosecondsBoundary) {
