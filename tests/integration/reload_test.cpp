@@ -78,6 +78,55 @@ class ReloadTest : public ::testing::Test {
   Relay relay_;
 };
 
+TEST_F(ReloadTest, AddedStreamsReachConnectedClientsRemovedOnesStopNobodyIsDropped) {
+  start({"btcusdt@aggTrade", "ethusdt@aggTrade"}, "client_message_rate: 100");
+  WsTestClient raw(relay_.ws_url("/ws/btcusdt@aggTrade"));
+  WsTestClient combined(relay_.ws_url("/stream?streams=btcusdt@aggTrade/ethusdt@aggTrade"));
+  WsTestClient idle(relay_.ws_url("/ws"));
+  ASSERT_TRUE(raw.read() && combined.read());
+  idle.send(R"({"method":"SUBSCRIBE","params":["bnbusdt@aggTrade"],"id":1})");
+  const auto refused = response(idle, "1");
+  ASSERT_TRUE(refused);
+  EXPECT_NE(refused->find("not carried"), std::string::npos) << *refused;
+
+  // btcusdt goes, bnbusdt comes, ethusdt stays.
+  reload(yaml({"ethusdt@aggTrade", "bnbusdt@aggTrade"}, "client_message_rate: 100"));
+  EXPECT_NE(relay_.process->output().find("configuration applied streams=2 retired=1"), std::string::npos)
+      << relay_.process->output();
+
+  // The removed stream's clients are told, in Binance's error shape.
+  EXPECT_EQ(raw.read_until(is_response), retired_message("btcusdt@aggTrade"));
+  EXPECT_EQ(combined.read_until(is_response), retired_message("btcusdt@aggTrade"));
+  // The combined client keeps the stream that stayed, and only that.
+  for (int i = 0; i < 50; ++i) {
+    const auto m = combined.read();
+    ASSERT_TRUE(m) << "combined client stalled after the reload";
+    EXPECT_EQ(json::parse(*m).at("stream").as_string(), "ethusdt@aggTrade");
+  }
+  // A client connected before the reload receives the added stream.
+  idle.send(R"({"method":"SUBSCRIBE","params":["bnbusdt@aggTrade"],"id":2})");
+  EXPECT_EQ(response(idle, "2"), std::optional<std::string>(R"({"result":null,"id":2})"));
+  for (int i = 0; i < 20; ++i) {
+    const auto m = idle.read();
+    ASSERT_TRUE(m) << "the added stream does not arrive";
+    EXPECT_EQ(symbol_of(*m), "BNBUSDT");
+  }
+  // The raw client lost its only stream but not its connection.
+  raw.send(R"({"method":"SUBSCRIBE","params":["bnbusdt@aggTrade"],"id":3})");
+  EXPECT_EQ(response(raw, "3"), std::optional<std::string>(R"({"result":null,"id":3})"));
+  const auto bnb = raw.read();
+  ASSERT_TRUE(bnb);
+  EXPECT_EQ(symbol_of(*bnb), "BNBUSDT");
+
+  EXPECT_FALSE(raw.closed() || combined.closed() || idle.closed());
+  EXPECT_EQ(relay_.metric("tickrelay_clients_connected"), 3);
+  EXPECT_LE(relay_.metric("tickrelay_client_disconnects_total"), 0);
+  // Both streams ride the one connection there was: the upstream was
+  // changed in place, not opened a second time.
+  EXPECT_EQ(relay_.metric("tickrelay_upstream_connected"), 1);
+  EXPECT_EQ(count(relay_.process->output(), "upstream starting upstream=sim"), 1u) << relay_.process->output();
+}
+
 TEST_F(ReloadTest, LimitsAndLogLevelChangeForTheRunningDaemon) {
   start({"btcusdt@aggTrade"}, "max_clients: 10");
   WsTestClient first(relay_.ws_url("/ws/btcusdt@aggTrade"));
