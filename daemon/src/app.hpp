@@ -83,6 +83,9 @@ class App final : private downstream::StreamCatalog {
   std::uint64_t last_delivered_ = 0;
   std::chrono::steady_clock::time_point last_status_{};
   bool stopping_ = false;
+  // The client socket came from systemd (socket activation): it stays ours
+  // whatever server.listen says.
+  bool systemd_socket_ = false;
 };
 
 }  // namespace tickrelay

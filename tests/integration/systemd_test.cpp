@@ -232,5 +232,49 @@ TEST_F(SystemdTest, SocketActivationServesOnThePassedSocketWhichOutlivesARestart
   EXPECT_NE(second->output().find("listening on the socket passed by systemd"), std::string::npos);
 }
 
+TEST_F(SystemdTest, ReloadKeepsThePassedSocketForNewListenAndTlsSettings) {
+  ListeningSocket socket;
+  auto config = write_config(free_port());
+  client_port_ = socket.port();
+  auto relay = start_service(config, {notify_.env()}, &socket);
+  ASSERT_TRUE(notify_.wait_for("READY=1")) << relay->output();
+  WsTestClient before(ws_url("/ws/btcusdt@aggTrade"));
+  ASSERT_TRUE(before.read());
+
+  // The operator edits server.listen while tickrelayd.socket owns the port:
+  // the socket stays in charge (it is what clients reach), and the daemon says so.
+  const unsigned short edited_port = free_port();
+  config = write_config(edited_port);
+  client_port_ = socket.port();
+  relay->signal(SIGHUP);
+  ASSERT_TRUE(notify_.wait_for("RELOADING=1"));
+  ASSERT_TRUE(notify_.wait_for("READY=1"));
+  WsTestClient after(ws_url("/ws/btcusdt@aggTrade"));
+  ASSERT_TRUE(after.read());
+  ASSERT_TRUE(before.read());
+  EXPECT_FALSE(wait_for_port(edited_port, std::chrono::milliseconds(0)));
+  EXPECT_NE(relay->output().find("server.listen is ignored: clients connect through the socket systemd passed "
+                                 "listen=127.0.0.1:" +
+                                 std::to_string(edited_port)),
+            std::string::npos)
+      << relay->output();
+
+  // New TLS files: a new listener takes over the same passed socket.
+  const auto certs = make_test_certificates(dir_, {"localhost", "127.0.0.1"}, "relay");
+  write_config(edited_port, "", "tls: { cert_file: " + certs.cert_file + ", key_file: " + certs.key_file + " }");
+  relay->signal(SIGHUP);
+  ASSERT_TRUE(notify_.wait_for("RELOADING=1"));
+  ASSERT_TRUE(notify_.wait_for("READY=1"));
+  WsTestClient::Options options;
+  options.ca_file = certs.ca_file;
+  WsTestClient secure("wss://localhost:" + std::to_string(socket.port()) + "/ws/btcusdt@aggTrade", options);
+  ASSERT_TRUE(secure.read());
+  ASSERT_TRUE(before.read()) << "clients connected before stay connected";
+  EXPECT_NE(relay->output().find("clients listener up address=127.0.0.1:" + std::to_string(socket.port()) +
+                                 " tls=true"),
+            std::string::npos)
+      << relay->output();
+}
+
 }  // namespace
 }  // namespace tickrelay::test
