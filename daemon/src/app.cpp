@@ -178,11 +178,25 @@ void App::shutdown(std::function<void()> done) {
 }
 
 void App::drain(std::function<void()> done) {
-  if (registry_->size() == 0 || std::chrono::steady_clock::now() >= drain_deadline_) {
-    if (registry_->size() != 0) log_.warn("shutdown drain time over clients_left={}", registry_->size());
+  const auto now = std::chrono::steady_clock::now();
+  // Sessions in their handshake time out within handshake_timeout; past
+  // that, stop waiting whatever is left.
+  const auto give_up = drain_deadline_ + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                             std::chrono::duration<double>(config_.server.handshake_timeout_seconds + 1));
+  // admitted() counts every client session, open or in its handshake: each
+  // refers to the registry, so none may outlive the App (the loop's pending
+  // handlers own them until the io_context goes, after the App).
+  if (registry_->admitted() == 0 || now >= give_up) {
+    if (registry_->admitted() != 0) log_.warn("shutdown gave up on clients clients_left={}", registry_->admitted());
     if (metrics_server_) metrics_server_->stop();
     done();
     return;
+  }
+  if (now >= drain_deadline_) {
+    if (!drain_over_) log_.warn("shutdown drain time over clients_left={}", registry_->size());
+    drain_over_ = true;
+    // Clients that did not finish their close in time are dropped.
+    registry_->abort_all();
   }
   drain_timer_.expires_after(std::chrono::milliseconds(20));
   drain_timer_.async_wait([this, done = std::move(done)](error_code ec) mutable {

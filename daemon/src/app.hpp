@@ -78,6 +78,7 @@ class App final : private downstream::StreamCatalog {
   std::unique_ptr<metrics::MetricsServer> metrics_server_;
   net::steady_timer drain_timer_;
   std::chrono::steady_clock::time_point drain_deadline_{};
+  bool drain_over_ = false;
   // For the status line's rates.
   std::uint64_t last_upstream_messages_ = 0;
   std::uint64_t last_delivered_ = 0;

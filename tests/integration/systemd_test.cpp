@@ -232,6 +232,28 @@ TEST_F(SystemdTest, SocketActivationServesOnThePassedSocketWhichOutlivesARestart
   EXPECT_NE(second->output().find("listening on the socket passed by systemd"), std::string::npos);
 }
 
+TEST_F(SystemdTest, StopWithAClientThatNeverAnswersTheCloseStillExitsZero) {
+  // shutdown_drain bounds how long SIGTERM waits for clients' close
+  // handshakes; a client that stopped reading never finishes its own.
+  const auto config = write_config(free_port(), "");
+  auto relay = start_service(config, {notify_.env()});
+  ASSERT_TRUE(notify_.wait_for("READY=1")) << relay->output();
+  WsTestClient stuck(ws_url("/ws/btcusdt@aggTrade"));
+  ASSERT_TRUE(stuck.read());
+  stuck.stop_reading();
+  WsTestClient polite(ws_url("/ws/btcusdt@aggTrade"));
+  ASSERT_TRUE(polite.read());
+
+  relay->signal(SIGTERM);
+  ASSERT_TRUE(notify_.wait_for("STOPPING=1"));
+  for (int i = 0; i < 100000 && polite.read(std::chrono::seconds(5)); ++i) {
+  }
+  EXPECT_EQ(polite.close_code(), 1001);
+  // systemd would count anything but 0 as a failure (and keep a core dump).
+  EXPECT_EQ(relay->wait(std::chrono::seconds(30)), 0) << relay->output();
+  EXPECT_NE(relay->output().find("shutdown drain time over clients_left=1"), std::string::npos) << relay->output();
+}
+
 TEST_F(SystemdTest, ReloadKeepsThePassedSocketForNewListenAndTlsSettings) {
   ListeningSocket socket;
   auto config = write_config(free_port());
