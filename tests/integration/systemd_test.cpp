@@ -298,5 +298,27 @@ TEST_F(SystemdTest, ReloadKeepsThePassedSocketForNewListenAndTlsSettings) {
       << relay->output();
 }
 
+TEST_F(SystemdTest, LogsGoToTheJournalOnlyWhenStderrIsTheJournalStream) {
+  const auto config = write_config(free_port());
+  // A JOURNAL_STREAM inherited from elsewhere (a shell started by a service)
+  // names another file: the daemon keeps logging to its stderr.
+  auto inherited = start_service(config, {"JOURNAL_STREAM=1:1"});
+  ASSERT_TRUE(eventually([&] { return http_get(metrics_port_, "/healthz").first == 200 || !inherited->running(); }));
+  EXPECT_NE(inherited->output().find("clients listener up"), std::string::npos) << inherited->output();
+  EXPECT_EQ(inherited->stop(), 0);
+
+  // When JOURNAL_STREAM is its stderr, as systemd sets it, lines go to the
+  // journal as structured entries and stderr stays empty.
+  auto journal = start_service_with_journal_stream(config);
+  ASSERT_TRUE(eventually([&] { return http_get(metrics_port_, "/healthz").first == 200 || !journal->running(); }));
+  ASSERT_TRUE(journal->running());
+  {
+    WsTestClient client(ws_url("/ws/btcusdt@aggTrade"));
+    ASSERT_TRUE(client.read());
+  }
+  EXPECT_EQ(journal->stop(), 0);
+  EXPECT_EQ(journal->output(), "");
+}
+
 }  // namespace
 }  // namespace tickrelay::test
