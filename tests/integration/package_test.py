@@ -8,8 +8,9 @@
   maintainer scripts, and the files under /etc/tickrelay as conffiles.
 - As root, with no tickrelay installed: `dpkg -i` installs it (creating the
   tickrelay user and letting its group read /etc/tickrelay), the installed
-  units pass `systemd-analyze verify` with their real paths, the service
-  user can read and validate the config, an upgrade keeps an edited
+  units pass `systemd-analyze verify` with their real paths and rate well
+  in `systemd-analyze security`, the service user can read and validate
+  the config, an upgrade keeps an edited
   tickrelayd.yaml, and `dpkg --purge` takes it all away again. The user is
   deleted afterwards if this test created it, so the machine is as before.
 
@@ -21,6 +22,7 @@ import argparse
 import glob
 import os
 import pwd
+import re
 import shutil
 import subprocess
 import sys
@@ -28,6 +30,8 @@ import tempfile
 import unittest
 
 TIMEOUT_S = 300
+# As in systemd_units_test.py: systemd-analyze security's "OK" band.
+MAX_EXPOSURE = 2.0
 SKIP = 77
 ARGS = None
 CONFFILES = ["/etc/tickrelay/tickrelayd.yaml", "/etc/tickrelay/usdt-pairs.txt", "/etc/tickrelay/load/example.env"]
@@ -166,6 +170,12 @@ class Package(unittest.TestCase):
         result = run(["systemd-analyze", "verify"] + units)
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
         self.assertNotIn("tickrelay", result.stdout + result.stderr)
+        # And the installed service, where systemd reads it, rates as the shipped file does.
+        result = run(["systemd-analyze", "security", "--offline=true", "--no-pager", "tickrelayd.service"])
+        match = re.search(r"Overall exposure level for tickrelayd.service: ([0-9.]+)", result.stdout)
+        self.assertIsNotNone(match, result.stdout + result.stderr)
+        print("installed: systemd-analyze security --offline=true tickrelayd.service:", match.group(1))
+        self.assertLessEqual(float(match.group(1)), MAX_EXPOSURE)
         conffiles = run(["dpkg-query", "-W", "-f=${Conffiles}", "tickrelay"]).stdout.split()
         for path in CONFFILES:
             self.assertIn(path, conffiles)
