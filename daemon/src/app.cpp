@@ -3,7 +3,10 @@
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 
+#include <unistd.h>
+
 #include <random>
+#include <stdexcept>
 
 #include "downstream/client_registry.hpp"
 #include "downstream/listener.hpp"
@@ -54,7 +57,22 @@ void App::open_listener(const config::ServerConfig& server, bool adopt_systemd_s
   const int passed = adopt_systemd_socket ? sd_listen_fds(1) : 0;
   if (passed > 0) {
     listener->adopt(SD_LISTEN_FDS_START);
-    log_.info("listening on the socket passed by systemd address={}", listener->local_endpoint().address().to_string());
+    systemd_socket_ = true;
+    log_.info("listening on the socket passed by systemd address={}; server.listen is ignored",
+              listener->local_endpoint().address().to_string());
+    if (passed > 1) log_.warn("systemd passed more than one socket; only the first is used count={}", passed);
+  } else if (systemd_socket_ && listener_) {
+    // New TLS files on reload: the new listener takes over systemd's socket.
+    // Binding server.listen instead would leave the port systemd holds open
+    // with nobody accepting on it.
+    const int fd = ::dup(listener_->native_handle());
+    if (fd < 0) throw std::runtime_error("cannot duplicate the socket passed by systemd");
+    try {
+      listener->adopt(fd);
+    } catch (...) {
+      ::close(fd);
+      throw;
+    }
   } else {
     listener->listen(downstream::parse_endpoint(server.listen));
   }
@@ -81,10 +99,14 @@ void App::start() {
 
 void App::apply(const config::Config& next) {
   // Listeners first: if a new address cannot be bound, nothing else changed.
-  if (next.server.listen != config_.server.listen || next.server.tls.cert_file != config_.server.tls.cert_file ||
-      next.server.tls.key_file != config_.server.tls.key_file) {
-    open_listener(next.server, false);
+  const bool listen_changed = next.server.listen != config_.server.listen;
+  const bool tls_changed = next.server.tls.cert_file != config_.server.tls.cert_file ||
+                           next.server.tls.key_file != config_.server.tls.key_file;
+  if (listen_changed && systemd_socket_) {
+    log_.warn("server.listen is ignored: clients connect through the socket systemd passed listen={}",
+              next.server.listen);
   }
+  if (tls_changed || (listen_changed && !systemd_socket_)) open_listener(next.server, false);
   if (next.metrics.listen != config_.metrics.listen) {
     auto server = std::make_unique<metrics::MetricsServer>(
         ioc_, downstream::parse_endpoint(next.metrics.listen), [this] { return exporter_->Collect(); },
@@ -156,11 +178,25 @@ void App::shutdown(std::function<void()> done) {
 }
 
 void App::drain(std::function<void()> done) {
-  if (registry_->size() == 0 || std::chrono::steady_clock::now() >= drain_deadline_) {
-    if (registry_->size() != 0) log_.warn("shutdown drain time over clients_left={}", registry_->size());
+  const auto now = std::chrono::steady_clock::now();
+  // Sessions in their handshake time out within handshake_timeout; past
+  // that, stop waiting whatever is left.
+  const auto give_up = drain_deadline_ + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                             std::chrono::duration<double>(config_.server.handshake_timeout_seconds + 1));
+  // admitted() counts every client session, open or in its handshake: each
+  // refers to the registry, so none may outlive the App (the loop's pending
+  // handlers own them until the io_context goes, after the App).
+  if (registry_->admitted() == 0 || now >= give_up) {
+    if (registry_->admitted() != 0) log_.warn("shutdown gave up on clients clients_left={}", registry_->admitted());
     if (metrics_server_) metrics_server_->stop();
     done();
     return;
+  }
+  if (now >= drain_deadline_) {
+    if (!drain_over_) log_.warn("shutdown drain time over clients_left={}", registry_->size());
+    drain_over_ = true;
+    // Clients that did not finish their close in time are dropped.
+    registry_->abort_all();
   }
   drain_timer_.expires_after(std::chrono::milliseconds(20));
   drain_timer_.async_wait([this, done = std::move(done)](error_code ec) mutable {

@@ -78,11 +78,15 @@ class App final : private downstream::StreamCatalog {
   std::unique_ptr<metrics::MetricsServer> metrics_server_;
   net::steady_timer drain_timer_;
   std::chrono::steady_clock::time_point drain_deadline_{};
+  bool drain_over_ = false;
   // For the status line's rates.
   std::uint64_t last_upstream_messages_ = 0;
   std::uint64_t last_delivered_ = 0;
   std::chrono::steady_clock::time_point last_status_{};
   bool stopping_ = false;
+  // The client socket came from systemd (socket activation): it stays ours
+  // whatever server.listen says.
+  bool systemd_socket_ = false;
 };
 
 }  // namespace tickrelay

@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "app.hpp"
+#include "build_info.hpp"
 #include "config/config_loader.hpp"
 #include "service/logging.hpp"
 #include "service/supervisor.hpp"
@@ -61,7 +62,7 @@ int main(int argc, char** argv) {
     return cli.exit(e) == 0 ? 0 : 2;
   }
   if (version) {
-    std::cout << "tickrelayd " << TICKRELAY_VERSION << " (" << TICKRELAY_COMMIT << ")\n";
+    std::cout << "tickrelayd " << TICKRELAY_VERSION << " (" << tickrelay::build_commit() << ")\n";
     return 0;
   }
   if (!check_path.empty()) return check_config(check_path);

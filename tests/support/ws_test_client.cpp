@@ -176,12 +176,23 @@ void WsTestClient::close() {
   impl_->is_closed = true;
 }
 
+namespace {
+
+template <class Ws>
+void set_receive_buffer(Ws& ws, int bytes) {
+  boost::system::error_code ignored;
+  beast::get_lowest_layer(ws).socket().set_option(net::socket_base::receive_buffer_size(bytes), ignored);
+}
+
+}  // namespace
+
 void WsTestClient::stop_reading() {
   // Shrinking the receive buffer makes the server's sends back up sooner.
-  impl_->visit([](auto& ws) {
-    boost::system::error_code ignored;
-    beast::get_lowest_layer(ws).socket().set_option(net::socket_base::receive_buffer_size(4096), ignored);
-  });
+  impl_->visit([](auto& ws) { set_receive_buffer(ws, 4096); });
+}
+
+void WsTestClient::resume_reading() {
+  impl_->visit([](auto& ws) { set_receive_buffer(ws, 4 << 20); });
 }
 
 std::pair<int, std::string> http_get(unsigned short port, const std::string& path, std::chrono::milliseconds timeout) {

@@ -38,8 +38,11 @@ class WsTestClient {
   int close_code() const;            // 0 while open or when closed without a close frame
   std::string close_reason() const;
   void close();
-  // Stops reading from the socket (a slow or dead consumer).
+  // Stops reading from the socket (a slow or dead consumer) by shrinking
+  // its receive buffer; resume_reading() gives it a large one again, since
+  // a tiny window drains the server's backlog only at TCP's persist pace.
   void stop_reading();
+  void resume_reading();
 
  private:
   struct Impl;

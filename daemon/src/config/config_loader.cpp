@@ -46,6 +46,7 @@ class Reader {
     if (!map.IsMap()) fail(map, path, "expected a mapping");
     std::set<std::string> seen;
     for (const auto& entry : map) {
+      if (!entry.first.IsScalar()) fail(entry.first, path, "expected a plain key, not a list or mapping");
       const auto key = entry.first.as<std::string>();
       const std::string full = path.empty() ? key : path + "." + key;
       if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
@@ -330,6 +331,7 @@ ServerConfig read_server(const Reader& r, const YAML::Node& node) {
   if (const auto& replay = node["replay"]) {
     if (!replay.IsMap()) r.fail(replay, key + ".replay", "expected a mapping of stream type to true/false");
     for (const auto& entry : replay) {
+      if (!entry.first.IsScalar()) r.fail(entry.first, key + ".replay", "expected a stream type as key");
       const auto family = entry.first.as<std::string>();
       const auto k = key + ".replay." + family;
       if (!s.replay.contains(family)) {
@@ -420,7 +422,7 @@ bool parse_duration(std::string_view text, double& seconds) {
   while (!text.empty()) {
     double value = 0;
     const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || value < 0) return false;
+    if (ec != std::errc() || !std::isfinite(value) || value < 0) return false;  // from_chars reads "nan", "inf"
     text.remove_prefix(static_cast<std::size_t>(ptr - text.data()));
     double unit = 1;
     if (text.starts_with("ms")) {

@@ -84,6 +84,13 @@ void ClientRegistry::shutdown_all() {
   for (auto& s : all) s->shutdown();
 }
 
+void ClientRegistry::abort_all() {
+  std::vector<std::shared_ptr<ClientSessionBase>> all;
+  all.reserve(sessions_.size());
+  for (auto* s : sessions_) all.push_back(s->shared_from_this());
+  for (auto& s : all) s->abort();
+}
+
 void ClientRegistry::retire_stream(relay::StreamId id) {
   std::vector<std::shared_ptr<ClientSessionBase>> all;
   for (auto* s : sessions_) all.push_back(s->shared_from_this());

@@ -31,6 +31,8 @@ class ClientSessionBase : public relay::Subscriber, public std::enable_shared_fr
   virtual void flush() = 0;
   // Close with 1001 once what is queued has been written.
   virtual void shutdown() = 0;
+  // Drop the connection now, with no close handshake.
+  virtual void abort() = 0;
   // The relay no longer carries `id` (reload removed it): drop it and tell
   // the client.
   virtual void stream_retired(relay::StreamId id) = 0;
@@ -75,6 +77,8 @@ class ClientRegistry {
 
   // Every client is sent close 1001 after its queue drains.
   void shutdown_all();
+  // Every client is dropped at once (shutdown drain time is over).
+  void abort_all();
   // A reload removed a stream: its subscribers are told and unsubscribed.
   void retire_stream(relay::StreamId id);
 

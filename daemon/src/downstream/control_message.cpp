@@ -11,14 +11,17 @@ namespace {
 
 namespace json = boost::json;
 
-// Binance reports positions as serde does: "at line L column C", 1-based.
+// Binance reports positions as serde_json does: "at line L column C" after
+// reading `offset` characters, C counting those read on line L (1-based lines;
+// column 0 before the first). An error at a bad character has read it, so
+// callers pass its index + 1; one found after a value passes the value's end.
 std::string position(std::string_view text, std::size_t offset) {
   std::size_t line = 1;
-  std::size_t column = 1;
+  std::size_t column = 0;
   for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
     if (text[i] == '\n') {
       ++line;
-      column = 1;
+      column = 0;
     } else {
       ++column;
     }
@@ -60,20 +63,22 @@ std::variant<ControlRequest, ControlError> parse_control_message(std::string_vie
   json::stream_parser parser;
   json::error_code ec;
   const std::size_t consumed = parser.write_some(text.data(), text.size(), ec);
-  if (!ec) parser.finish(ec);
+  // write_some stops after a complete value; finishing with bytes left over
+  // would report them as an incomplete second value instead of trailing text.
+  if (!ec && consumed == text.size()) parser.finish(ec);
   if (ec) {
     const bool eof = ec == json::error::incomplete || consumed >= text.size();
     return ControlError{kInvalidJson,
                         std::string("Invalid JSON: ") + (eof ? "EOF while parsing a value" : "expected value") +
-                            position(text, eof ? text.size() : consumed),
+                            position(text, eof ? text.size() : consumed + 1),
                         "null"};
   }
   if (consumed < text.size() &&
       text.find_first_not_of(" \t\r\n", consumed) != std::string_view::npos) {
-    return ControlError{kInvalidJson, "Invalid JSON: trailing characters" + position(text, consumed), "null"};
+    return ControlError{kInvalidJson, "Invalid JSON: trailing characters" + position(text, consumed + 1), "null"};
   }
   const json::value doc = parser.release();
-  if (!doc.is_object()) return invalid("expected a JSON object" + position(text, 0));
+  if (!doc.is_object()) return invalid("expected a JSON object" + position(text, 1));
   const auto& obj = doc.as_object();
 
   // The id first: every later error echoes it.

@@ -21,6 +21,7 @@ class Listener {
   void start();
   void stop();
   bool listening() const { return acceptor_.is_open(); }
+  int native_handle() { return acceptor_.native_handle(); }
   tcp::endpoint local_endpoint() const;
 
  private:

@@ -2,6 +2,7 @@
 
 #include <prometheus/gauge.h>
 
+#include "build_info.hpp"
 #include "metrics/family_builder.hpp"
 #include "metrics/process_stats.hpp"
 #include "relay/router.hpp"
@@ -54,7 +55,7 @@ MetricsExporter::MetricsExporter(const RelayCounters& counters, const relay::Rou
       .Name("tickrelay_build_info")
       .Help("Version and commit of the running tickrelay; always 1.")
       .Register(*registry_)
-      .Add({{"version", TICKRELAY_VERSION}, {"commit", TICKRELAY_COMMIT}})
+      .Add({{"version", TICKRELAY_VERSION}, {"commit", build_commit()}})
       .Set(1);
 }
 

@@ -25,15 +25,20 @@ bool read_event_fields(od::object event, ParsedFrame& out, bool& shutdown) {
   for (auto field_result : event) {
     od::field field;
     if (std::move(field_result).get(field)) return false;
-    const std::string_view key = field.key().raw();  // raw key text, up to its closing quote
-    if (key.size() < 2 || key[1] != '"') continue;   // only one-letter keys matter
+    // Just past the opening quote, inside the message: no NUL ends it, the
+    // closing quote does, so read at most up to that quote.
+    const char* key = field.key().raw();
+    if (key[0] == '"' || key[1] != '"') continue;  // only one-letter keys matter
     const char k = key[0];
     if (k == 'E' || k == 't' || k == 'a' || k == 'u') {
       od::value v = field.value();
       od::number_type nt;
+      od::json_type type;
+      // The error-code form: comparing the result itself throws on bad JSON.
+      if (v.type().get(type)) return false;
       // E must be an integer; t, a, u are ids only when integers (a
       // bookTicker's "a" is its ask price, a string).
-      const bool integer = v.type() == od::json_type::number && !v.get_number_type().get(nt) &&
+      const bool integer = type == od::json_type::number && !v.get_number_type().get(nt) &&
                            nt != od::number_type::floating_point_number;
       if (!integer) {
         if (k == 'E') return false;

@@ -60,7 +60,12 @@ void Router::publish(const FramePtr& frame) {
   auto& entry = streams_[frame->stream()];
   ++published_;
   publishing_ = true;
-  for (Subscriber* s : entry.subscribers) s->deliver(frame);
+  try {
+    for (Subscriber* s : entry.subscribers) s->deliver(frame);
+  } catch (...) {
+    publishing_ = false;  // a refused re-entry is loud, not a router stuck refusing
+    throw;
+  }
   publishing_ = false;
   if (entry.replay) entry.last = frame;
 }

@@ -59,7 +59,7 @@ std::optional<StreamKind> symbol_stream_kind(std::string_view rest) {
     std::string_view tail = rest.substr(5);
     std::string_view levels = tail.substr(0, tail.find('@'));
     std::string_view speed = levels.size() < tail.size() ? tail.substr(levels.size() + 1) : std::string_view{};
-    if (!speed.empty() && !is_speed(speed)) return std::nullopt;
+    if (levels.size() < tail.size() && !is_speed(speed)) return std::nullopt;  // "depth@" has no speed
     if (levels.empty()) return StreamKind::diff_depth;
     if (levels == "5" || levels == "10" || levels == "20") return StreamKind::partial_depth;
   }
@@ -93,7 +93,7 @@ std::optional<StreamName> parse_stream_name(std::string_view name) {
   // Continuous contract klines name a pair and a contract type: btcusdt_perpetual.
   if (rest.starts_with("continuousKline_")) {
     const auto underscore = symbol.find('_');
-    if (underscore == std::string_view::npos) return std::nullopt;
+    if (underscore == std::string_view::npos || underscore == 0) return std::nullopt;
     const auto contract = symbol.substr(underscore + 1);
     if (contract != "perpetual" && contract != "current_quarter" && contract != "next_quarter")
       return std::nullopt;

@@ -2,7 +2,10 @@
 
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 
 #include "service/journald_sink.hpp"
@@ -10,9 +13,18 @@
 namespace tickrelay::service {
 
 bool under_systemd() {
-  // systemd sets JOURNAL_STREAM when stdout/stderr go to the journal.
+  // systemd sets JOURNAL_STREAM=<device>:<inode> of the stream it connects
+  // stdout/stderr to. Children inherit the variable even when their stderr
+  // goes elsewhere (a shell started from a service, a test runner), so it
+  // counts only while it still names our stderr, as systemd.exec(5) advises.
   const char* stream = std::getenv("JOURNAL_STREAM");
-  return stream != nullptr && *stream != '\0';
+  if (stream == nullptr || *stream == '\0') return false;
+  unsigned long long device = 0;
+  unsigned long long inode = 0;
+  if (std::sscanf(stream, "%llu:%llu", &device, &inode) != 2) return false;
+  struct stat st {};
+  if (::fstat(STDERR_FILENO, &st) != 0) return false;
+  return static_cast<unsigned long long>(st.st_dev) == device && static_cast<unsigned long long>(st.st_ino) == inode;
 }
 
 std::shared_ptr<spdlog::logger> make_logger(const std::string& name, const config::LogConfig& config) {

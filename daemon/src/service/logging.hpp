@@ -13,7 +13,8 @@ class logger;
 
 namespace tickrelay::service {
 
-// True when systemd started this process with its journal attached.
+// True when systemd started this process with its journal attached: our
+// stderr is the stream JOURNAL_STREAM names.
 bool under_systemd();
 
 std::shared_ptr<spdlog::logger> make_logger(const std::string& name, const config::LogConfig& config);

@@ -440,8 +440,14 @@ std::vector<relay::StreamId> UpstreamPool::apply(const std::vector<config::Upstr
     for (auto& shard : up->shards) shard->backoff.configure(found->reconnect_base_seconds, found->reconnect_cap_seconds);
     kept.push_back(std::move(up));
   }
+  // New names only: a kept upstream has already moved from upstreams_ to
+  // `kept`, and one whose link changed is in to_start already.
+  const auto named = [](const std::string& name) {
+    return [&name](const std::unique_ptr<Upstream>& u) { return u && u->config.name == name; };
+  };
   for (const auto& c : upstreams) {
-    if (std::none_of(upstreams_.begin(), upstreams_.end(), [&](const auto& u) { return u && u->config.name == c.name; }))
+    if (std::none_of(upstreams_.begin(), upstreams_.end(), named(c.name)) &&
+        std::none_of(kept.begin(), kept.end(), named(c.name)))
       to_start.push_back(&c);
   }
   // Stopped upstreams still have connections finishing: keep their objects

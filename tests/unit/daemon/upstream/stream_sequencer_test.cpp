@@ -1,0 +1,169 @@
+#include "upstream/stream_sequencer.hpp"
+
+#include <gtest/gtest.h>
+
+namespace tickrelay::upstream {
+namespace {
+
+using Verdict = StreamSequencer::Verdict;
+
+EventKey key(std::int64_t e, std::int64_t seq = -1) { return EventKey{e, seq}; }
+
+TEST(StreamSequencer, EventKeyComparable) {
+  EXPECT_FALSE(EventKey{}.comparable());
+  EXPECT_TRUE(key(1).comparable());
+  EXPECT_TRUE(key(0, 0).comparable());
+  EXPECT_FALSE(key(0, -1).comparable());
+}
+
+TEST(StreamSequencer, NewerEventsAreDelivered) {
+  StreamSequencer seq;
+  std::uint64_t gaps = 0;
+  for (std::int64_t e = 100; e < 110; ++e) EXPECT_EQ(seq.observe(0, 1, key(e), -1, gaps), Verdict::deliver) << e;
+  EXPECT_EQ(gaps, 0u);
+}
+
+TEST(StreamSequencer, OverlapOfTwoConnectionsDropsDuplicates) {
+  StreamSequencer seq;
+  std::uint64_t gaps = 0;
+  // The old connection (1) is live; its replacement (2) opens and both carry
+  // the same events for a while.
+  EXPECT_EQ(seq.observe(0, 1, key(100, 10), 10, gaps), Verdict::deliver);
+  EXPECT_EQ(seq.observe(0, 1, key(101, 11), 11, gaps), Verdict::deliver);
+  EXPECT_EQ(seq.observe(0, 2, key(101, 11), 11, gaps), Verdict::duplicate);
+  EXPECT_EQ(seq.observe(0, 2, key(102, 12), 12, gaps), Verdict::deliver);
+  EXPECT_EQ(seq.observe(0, 1, key(102, 12), 12, gaps), Verdict::duplicate);
+  EXPECT_EQ(seq.observe(0, 1, key(103, 13), 13, gaps), Verdict::deliver);
+  EXPECT_EQ(seq.observe(0, 2, key(103, 13), 13, gaps), Verdict::duplicate);
+  seq.connection_closed(1);
+  EXPECT_EQ(seq.observe(0, 2, key(104, 14), 14, gaps), Verdict::deliver);
+  EXPECT_EQ(gaps, 0u);  // duplicates are neither gaps nor repeats
+}
+
+TEST(StreamSequencer, OlderEventsAreDuplicates) {
+  StreamSequencer seq;
+  std::uint64_t gaps = 0;
+  EXPECT_EQ(seq.observe(0, 1, key(200), -1, gaps), Verdict::deliver);
+  EXPECT_EQ(seq.observe(0, 2, key(150), -1, gaps), Verdict::duplicate);
+  EXPECT_EQ(seq.observe(0, 2, key(200), -1, gaps), Verdict::duplicate);
+  EXPECT_EQ(seq.observe(0, 2, key(201), -1, gaps), Verdict::deliver);
+}
+
+TEST(StreamSequencer, KeysCompareEventTimeThenSequence) {
+  StreamSequencer seq;
+  std::uint64_t gaps = 0;
+  EXPECT_EQ(seq.observe(0, 1, key(100, 5), -1, gaps), Verdict::deliver);
+  // Same millisecond, later trade: new.
+  EXPECT_EQ(seq.observe(0, 1, key(100, 6), -1, gaps), Verdict::deliver);
+  EXPECT_EQ(seq.observe(0, 2, key(100, 6), -1, gaps), Verdict::duplicate);
+  EXPECT_EQ(seq.observe(0, 2, key(100, 5), -1, gaps), Verdict::duplicate);
+  // Earlier time with a higher id is still older.
+  EXPECT_EQ(seq.observe(0, 2, key(99, 50), -1, gaps), Verdict::duplicate);
+  EXPECT_EQ(seq.observe(0, 2, key(101, 1), -1, gaps), Verdict::deliver);
+}
+
+TEST(StreamSequencer, SequenceOnlyKeys) {
+  // Spot bookTicker: no E, only u.
+  StreamSequencer seq;
+  std::uint64_t gaps = 0;
+  EXPECT_EQ(seq.observe(0, 1, key(0, 400900217), -1, gaps), Verdict::deliver);
+  EXPECT_EQ(seq.observe(0, 2, key(0, 400900217), -1, gaps), Verdict::duplicate);
+  EXPECT_EQ(seq.observe(0, 2, key(0, 400900230), -1, gaps), Verdict::deliver);
+  EXPECT_EQ(seq.observe(0, 1, key(0, 400900220), -1, gaps), Verdict::duplicate);
+  EXPECT_EQ(gaps, 0u);  // u jumps, but it is not a gap id
+}
+
+TEST(StreamSequencer, KeylessStreamsFollowOneOwner) {
+  StreamSequencer seq;
+  std::uint64_t gaps = 0;
+  EXPECT_EQ(seq.observe(0, 1, EventKey{}, -1, gaps), Verdict::deliver);
+  EXPECT_EQ(seq.observe(0, 2, EventKey{}, -1, gaps), Verdict::duplicate);
+  EXPECT_EQ(seq.observe(0, 1, EventKey{}, -1, gaps), Verdict::deliver);
+  EXPECT_EQ(seq.observe(0, 2, EventKey{}, -1, gaps), Verdict::duplicate);
+  seq.connection_closed(1);
+  // The next connection to deliver takes over ...
+  EXPECT_EQ(seq.observe(0, 2, EventKey{}, -1, gaps), Verdict::deliver);
+  // ... and keeps it against newcomers.
+  EXPECT_EQ(seq.observe(0, 3, EventKey{}, -1, gaps), Verdict::duplicate);
+  EXPECT_EQ(seq.observe(0, 2, EventKey{}, -1, gaps), Verdict::deliver);
+}
+
+TEST(StreamSequencer, ClosingAnotherConnectionKeepsTheOwner) {
+  StreamSequencer seq;
+  std::uint64_t gaps = 0;
+  EXPECT_EQ(seq.observe(0, 1, EventKey{}, -1, gaps), Verdict::deliver);
+  seq.connection_closed(2);
+  EXPECT_EQ(seq.observe(0, 2, EventKey{}, -1, gaps), Verdict::duplicate);
+  seq.connection_closed(5);
+  EXPECT_EQ(seq.observe(0, 1, EventKey{}, -1, gaps), Verdict::deliver);
+}
+
+TEST(StreamSequencer, StreamsAreIndependent) {
+  StreamSequencer seq;
+  std::uint64_t gaps = 0;
+  EXPECT_EQ(seq.observe(0, 1, key(100), -1, gaps), Verdict::deliver);
+  EXPECT_EQ(seq.observe(1, 2, key(50), -1, gaps), Verdict::deliver);
+  EXPECT_EQ(seq.observe(5000, 2, EventKey{}, -1, gaps), Verdict::deliver);
+  EXPECT_EQ(seq.observe(7, 3, EventKey{}, -1, gaps), Verdict::deliver);
+  EXPECT_EQ(seq.observe(5000, 1, EventKey{}, -1, gaps), Verdict::duplicate);
+  EXPECT_EQ(seq.observe(1, 1, key(50), -1, gaps), Verdict::duplicate);
+  // Closing a connection frees only the streams it owned.
+  seq.connection_closed(2);
+  EXPECT_EQ(seq.observe(5000, 1, EventKey{}, -1, gaps), Verdict::deliver);
+  EXPECT_EQ(seq.observe(7, 1, EventKey{}, -1, gaps), Verdict::duplicate);
+}
+
+TEST(StreamSequencer, GapsCountJumpsOfTheGapIdOnly) {
+  StreamSequencer seq;
+  std::uint64_t gaps = 0;
+  EXPECT_EQ(seq.observe(0, 1, key(100, 1), 1, gaps), Verdict::deliver);
+  EXPECT_EQ(seq.observe(0, 1, key(100, 2), 2, gaps), Verdict::deliver);
+  EXPECT_EQ(gaps, 0u);
+  // Event time jumps a lot but the id grows by one: no gap.
+  EXPECT_EQ(seq.observe(0, 1, key(5000, 3), 3, gaps), Verdict::deliver);
+  EXPECT_EQ(gaps, 0u);
+  // Two trades missed.
+  EXPECT_EQ(seq.observe(0, 1, key(5001, 6), 6, gaps), Verdict::deliver);
+  EXPECT_EQ(gaps, 1u);
+  EXPECT_EQ(seq.observe(0, 1, key(5002, 7), 7, gaps), Verdict::deliver);
+  EXPECT_EQ(gaps, 1u);
+  // A jump of a thousand counts once, not a thousand times.
+  EXPECT_EQ(seq.observe(0, 1, key(5003, 1007), 1007, gaps), Verdict::deliver);
+  EXPECT_EQ(gaps, 2u);
+}
+
+TEST(StreamSequencer, FirstGapIdIsNeverAGap) {
+  StreamSequencer seq;
+  std::uint64_t gaps = 0;
+  EXPECT_EQ(seq.observe(3, 1, key(1, 12345), 12345, gaps), Verdict::deliver);
+  EXPECT_EQ(gaps, 0u);
+}
+
+TEST(StreamSequencer, NoGapIdNoGaps) {
+  StreamSequencer seq;
+  std::uint64_t gaps = 0;
+  for (std::int64_t e : {1, 5, 100, 1000}) EXPECT_EQ(seq.observe(0, 1, key(e, e * 7), -1, gaps), Verdict::deliver);
+  EXPECT_EQ(gaps, 0u);
+}
+
+TEST(StreamSequencer, GapsAddToTheCallersCounter) {
+  StreamSequencer seq;
+  std::uint64_t gaps = 40;
+  seq.observe(0, 1, key(1, 1), 1, gaps);
+  seq.observe(0, 1, key(2, 3), 3, gaps);
+  EXPECT_EQ(gaps, 41u);
+}
+
+TEST(StreamSequencer, DuplicateWithAJumpedIdIsNotAGap) {
+  StreamSequencer seq;
+  std::uint64_t gaps = 0;
+  seq.observe(0, 1, key(100, 10), 10, gaps);
+  seq.observe(0, 1, key(101, 11), 11, gaps);
+  // The new connection replays an old trade: dropped, and not a gap.
+  EXPECT_EQ(seq.observe(0, 2, key(90, 5), 5, gaps), Verdict::duplicate);
+  EXPECT_EQ(seq.observe(0, 1, key(102, 12), 12, gaps), Verdict::deliver);
+  EXPECT_EQ(gaps, 0u);
+}
+
+}  // namespace
+}  // namespace tickrelay::upstream
