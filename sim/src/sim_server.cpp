@@ -93,7 +93,7 @@ void SimServer::stop() {
 
 void SimServer::abort_clients() { registry_->abort_all(); }
 
-bool SimServer::idle() const { return registry_->size() == 0; }
+bool SimServer::idle() const { return registry_->admitted() == 0; }
 
 tcp::endpoint SimServer::local_endpoint() const { return listener_->local_endpoint(); }
 

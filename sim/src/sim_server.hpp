@@ -38,7 +38,7 @@ class SimServer final : private downstream::StreamCatalog, private downstream::S
   void stop();
   // Drops the clients still connected.
   void abort_clients();
-  // No client session is left.
+  // No client session is left, open or in its handshake.
   bool idle() const;
   tcp::endpoint local_endpoint() const;
 
