@@ -2,7 +2,7 @@
 
 #include <dirent.h>
 
-#include <regex>
+#include <cstdio>
 #include <sstream>
 #include <stdexcept>
 
@@ -25,13 +25,17 @@ Sim start_sim(std::vector<std::string> args, const TestCertificates* certs) {
   Sim sim;
   sim.tls = certs != nullptr;
   sim.process = std::make_unique<ChildProcess>(argv);
-  const std::regex listening("listening 127\\.0\\.0\\.1:([0-9]+)");
+  // The simulator's first line on stdout: "listening 127.0.0.1:PORT ws|wss".
+  const std::string listening = "listening 127.0.0.1:";
   const bool ready = eventually([&] {
-    std::smatch m;
     const auto out = sim.process->output();
-    if (std::regex_search(out, m, listening)) {
-      sim.port = static_cast<unsigned short>(std::stoi(m[1]));
-      return true;
+    const auto at = out.find(listening);
+    if (at != std::string::npos) {
+      unsigned port = 0;
+      if (std::sscanf(out.c_str() + at + listening.size(), "%5u", &port) == 1 && port > 0 && port < 65536) {
+        sim.port = static_cast<unsigned short>(port);
+        return true;
+      }
     }
     return !sim.process->running();
   });
