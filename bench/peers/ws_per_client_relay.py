@@ -49,7 +49,18 @@ class Relay:
             pass
         finally:
             forward.cancel()
-            await upstream.close()
+            # close() waits for upstream's close frame, which arrives behind
+            # the events still queued for the client; with the client gone,
+            # nobody reads them and close() would wait out its timeout.
+            await asyncio.gather(upstream.close(), self.drain(upstream))
+
+    @staticmethod
+    async def drain(upstream):
+        try:
+            async for _ in upstream:
+                pass
+        except websockets.ConnectionClosed:
+            pass
 
     @staticmethod
     async def forward(upstream, websocket):
