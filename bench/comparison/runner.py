@@ -3,15 +3,15 @@
 For each (implementation, point):
  1. tickrelay-sim on CPU 1 at the point's rate, over the 346 kline streams;
  2. the implementation on CPU 0, told to relay from the simulator;
- 3. warm-up: a tickrelay-load run with the point's client count that must see
-    messages flowing (it is not measured);
- 4. the measured tickrelay-load run on CPU 1: all clients connect at once and
-    are measured for the duration, with --server-pid for the server's /proc
-    figures and --metrics-port for Prometheus; meanwhile the harness reads
-    the simulator's CPU, the RSS of server and simulator (a guard stops the
-    run if either passes --max-rss-mib) and the load client's own
-    /metrics once a second (how long the clients took to connect, and the
-    delivered rate once all were up);
+ 3. one tickrelay-load run on CPU 1: all clients connect at once; its
+    --warm-up (connecting, the server settling) is left out of every figure,
+    then it measures for the duration, with --server-pid for the server's
+    /proc figures and --metrics-port for Prometheus; meanwhile the harness
+    reads the simulator's CPU after the warm-up, the RSS of server and
+    simulator (a guard stops the run if either passes --max-rss-mib) and the
+    load client's own /metrics twice a second (how long the clients took to
+    connect, and the delivered rate after the warm-up);
+ 4. a run that delivered nothing after its warm-up is a failure, not a point;
  5. everything stopped, the simulator last.
 """
 
@@ -80,10 +80,12 @@ def sim_argv(ctx, port, rate):
             "--rate", str(rate), "--symbols-file", ctx.symbols_file, "--seed", "1", "--log-level", "warn"]
 
 
-def load_argv(ctx, impl, point, port, duration, output, ramp_up, server_pid=None, metrics_port=None):
+def load_argv(ctx, impl, point, port, output, server_pid=None, metrics_port=None):
+    # --time-unit stays auto (magnitude): E in milliseconds from a server that
+    # ignored timeUnit=MICROSECOND shows up as millisecond_times in the report.
     argv = [os.path.join(ctx.bin_dir, "tickrelay-load"), "--url", f"ws://{processes.HOST}:{port}/ws",
             "--impl", impl.name, "--symbols-file", ctx.symbols_file, "--template", ctx.template,
-            "-c", str(point.clients), "-d", f"{duration:g}", "--ramp-up", f"{ramp_up:g}",
+            "-c", str(point.clients), "--warm-up", f"{ctx.warm_up:g}", "-d", f"{ctx.duration:g}",
             "--format", "json", "--output", output, "--quiet", "--top", "0"]
     if server_pid is not None:
         argv += ["--server-pid", str(server_pid)]
@@ -116,6 +118,9 @@ class Watch:
 
     def __init__(self, ctx, server, sim, metrics_port, clients):
         self.ctx = ctx
+        self.measure_from = ctx.warm_up  # seconds after the load client started
+        self.sim_cpu_mark = None         # (seconds, simulator CPU seconds) once the warm-up is over
+        self.started = None
         self.server = server
         self.sim = sim
         self.metrics_port = metrics_port
@@ -127,7 +132,10 @@ class Watch:
         self._next_scrape = 0.0
 
     def check(self, started):
+        self.started = started
         now = time.monotonic() - started
+        if self.sim_cpu_mark is None and now >= self.measure_from:
+            self.sim_cpu_mark = (now, processes.cpu_seconds(self.sim.pid))
         for label, child in (("server", self.server), ("simulator", self.sim)):
             if not child.running():
                 self.abort = self.abort or f"{label} exited ({child.proc.returncode}) during the run"
@@ -148,15 +156,25 @@ class Watch:
                     self.samples.append((now, messages, up))
 
     def steady_rate(self):
-        """(seconds until every client was connected, messages/s delivered from then on); None for what
-        the readings cannot tell (never all connected, or too short a time after)."""
+        """(seconds until every client was connected, messages/s delivered after the warm-up with every
+        client connected); None for what the readings cannot tell (never all connected, too few readings)."""
         connected = [s for s in self.samples if s[2] >= self.clients]
         if not connected:
             return None, None
-        if len(connected) < 2 or connected[-1][0] - connected[0][0] < STEADY_MIN_S:
+        steady = [s for s in connected if s[0] >= self.measure_from]
+        if len(steady) < 2 or steady[-1][0] - steady[0][0] < STEADY_MIN_S:
             return connected[0][0], None
-        first, last = connected[0], connected[-1]
-        return first[0], (last[1] - first[1]) / (last[0] - first[0])
+        first, last = steady[0], steady[-1]
+        return connected[0][0], (last[1] - first[1]) / (last[0] - first[0])
+
+    def sim_cpu_percent(self):
+        """The simulator's CPU % of one core from the end of the warm-up until now."""
+        if self.sim_cpu_mark is None:
+            return 0.0
+        now, cpu = time.monotonic() - self.started, processes.cpu_seconds(self.sim.pid)
+        if self.sim_cpu_mark is None or self.sim_cpu_mark[1] is None or cpu is None or now <= self.sim_cpu_mark[0]:
+            return 0.0
+        return 100.0 * (cpu - self.sim_cpu_mark[1]) / (now - self.sim_cpu_mark[0])
 
 
 def run_load(children, ctx, name, argv, duration, watch=None):
@@ -306,29 +324,17 @@ def run_point(ctx, children, impl, point, ports, log):
         sim.wait_for_stdout(r"listening \S+:\d+", timeout=SIM_START_S)
         server = implementations.start_server(impl, children, ctx, ports.sim, ports.server, ports.relay_metrics)
 
-        warm = None
-        for attempt in range(2):
-            warm_out = os.path.join(ctx.work_dir, f"warm-{tag}-{attempt}.json")
-            warm_report, _ = run_load(children, ctx, f"warm-{tag}",
-                                      load_argv(ctx, impl, point, ports.server, ctx.warm_up, warm_out,
-                                                ramp_up=min(1.0, ctx.warm_up / 2), metrics_port=ports.load_metrics),
-                                      ctx.warm_up)
-            warm = warm_report["targets"][0]
-            if warm["messages"] > 0:
-                break
-            log(f"    warm-up saw no messages ({warm.get('first_error') or 'no error'}); once more")
-        if warm["messages"] == 0:
-            raise RuntimeError(f"no messages during warm-up: {warm.get('first_error') or server.stderr()[-800:]}")
-
         watch = Watch(ctx, server, sim, ports.load_metrics, point.clients)
         out = os.path.join(ctx.work_dir, f"measure-{tag}.json")
-        sim_cpu_start, started = processes.cpu_seconds(sim.pid), time.monotonic()
         report, _ = run_load(children, ctx, f"load-{tag}",
-                             load_argv(ctx, impl, point, ports.server, ctx.duration, out, ramp_up=0,
-                                       server_pid=server.pid, metrics_port=ports.load_metrics),
-                             ctx.duration, watch)
-        sim_cpu_end, wall = processes.cpu_seconds(sim.pid), time.monotonic() - started
-        sim_cpu = 100.0 * (sim_cpu_end - sim_cpu_start) / wall if sim_cpu_end is not None else 0.0
+                             load_argv(ctx, impl, point, ports.server, out, server_pid=server.pid,
+                                       metrics_port=ports.load_metrics),
+                             ctx.warm_up + ctx.duration, watch)
+        sim_cpu = watch.sim_cpu_percent()
+        measured = report["targets"][0]
+        if measured["messages"] == 0 and not watch.abort:
+            raise RuntimeError("no messages after the warm-up: "
+                               + (measured.get("first_error") or server.stderr()[-800:] or "no error reported"))
         relay_extra = relay_figures(ports.relay_metrics) if impl.kind == "tickrelay" else None
         result = dict(base, status="aborted" if watch.abort else "ok", note=watch.abort or "")
         result.update(summarize(impl, point, report, watch, sim_cpu, relay_extra))
