@@ -35,6 +35,11 @@ QUICK_POINTS = (Point("light", 5, 200),)
 DEFAULT_DURATION_S, DEFAULT_WARM_UP_S = 10.0, 3.0
 QUICK_DURATION_S, QUICK_WARM_UP_S = 3.0, 1.5
 
+# Above this 1-minute load average before the run, the harness says the
+# machine is busy: the server and the load side each expect a whole core,
+# and anything else runnable competes with them.
+BUSY_LOAD_AVERAGE = 0.5
+
 DEFAULT_BASE_PORT = 18760          # simulator, then the relay's client port
 DEFAULT_METRICS_BASE_PORT = 9470   # load client of IMPLS[i] on 9470 + i; tickrelayd's /metrics on 9469
 
@@ -263,6 +268,9 @@ def main(argv=None):
     log(f"bench/compare: {len(args.impls)} implementation(s) × {len(args.points)} point(s), "
         f"{args.warm_up:g} s warm-up + {args.duration:g} s each; load average {load_before[0]:.2f}; "
         f"logs in {work_dir}")
+    if load_before[0] > BUSY_LOAD_AVERAGE:
+        log(f"bench/compare: note: the machine is busy (load average {load_before[0]:.2f}); other work on CPU 0 "
+            "and 1 will show up as latency and lost throughput. For figures to publish, run on a quiet machine.")
     log("metrics: " + ", ".join(f"{name} on :{p.load_metrics}" for name, p in ports.items())
         + (f"; tickrelayd on :{ports['tickrelay'].relay_metrics}" if "tickrelay" in ports else ""))
 

@@ -287,8 +287,8 @@ def summarize(impl, point, report, watch, sim_cpu_percent, relay_extra):
         else:
             result["limited_by"] = "unclear"
             reasons.append(f"neither CPU was saturated on average (server {server_busy:.0f} %, CPU 1 "
-                           f"{load_side:.0f} %): a transient, such as every client connecting at once, or "
-                           "other work on the machine")
+                           f"{load_side:.0f} %): other work on the machine took CPU time (see the load "
+                           "average), or a burst the averages hide")
     result["saturation_reasons"] = reasons
     # The raw report, without the per-symbol price movers it lists.
     trimmed = dict(report)
