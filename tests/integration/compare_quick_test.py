@@ -64,6 +64,7 @@ def check_quick(options, tmp):
         assert client["connections_up_end"] == r["clients"], f"{name}: {client['connections_up_end']} clients up"
         assert server["rss_peak_mib"] > 0 and server["threads"] >= 1, f"{name}: no /proc figures of the server"
         assert r["load_report"]["targets"][0]["server"]["samples"] > 0, f"{name}: server never sampled"
+        assert r["load_report"]["warm_up_seconds"] > 0, f"{name}: the warm-up was counted in the figures"
         if name == "tickrelay":
             assert server["threads"] == 1, f"tickrelayd runs {server['threads']} threads"
             assert r["relay"]["client_disconnects"].get("slow_consumer", 0) == 0
