@@ -91,6 +91,10 @@ void SimServer::stop() {
   registry_->shutdown_all();
 }
 
+void SimServer::abort_clients() { registry_->abort_all(); }
+
+bool SimServer::idle() const { return registry_->admitted() == 0; }
+
 tcp::endpoint SimServer::local_endpoint() const { return listener_->local_endpoint(); }
 
 relay::StreamId SimServer::resolve(std::string_view name, std::string_view prefix, bool microsecond,

@@ -34,7 +34,12 @@ class SimServer final : private downstream::StreamCatalog, private downstream::S
 
   // Binds (throws std::runtime_error naming the address) and starts serving.
   void start();
+  // Stops accepting and sends every client close 1001.
   void stop();
+  // Drops the clients still connected.
+  void abort_clients();
+  // No client session is left, open or in its handshake.
+  bool idle() const;
   tcp::endpoint local_endpoint() const;
 
  private:

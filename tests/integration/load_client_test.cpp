@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "process_runner.hpp"
+#include "programs.hpp"
 #include "ws_handshake.hpp"
 
 namespace tickrelay::test {
@@ -442,6 +443,58 @@ TEST_F(LoadClientTest, ReconnectReopensDroppedConnections) {
   // Each new connection starts its ids again: no false duplicates or gaps.
   EXPECT_EQ(integer(t, "duplicates"), 0);
   EXPECT_EQ(integer(t, "lost"), 0);
+}
+
+// The simulator ends each connection after a fixed number of events, so a
+// run at a fixed rate has counts known in advance, whatever the timing.
+TEST_F(LoadClientTest, ReportMatchesASimulatorRunWithKnownCounts) {
+  const Sim sim = start_sim({"--rate", "2000", "--symbols", "btcusdt,ethusdt", "--drop-after-events", "500"});
+  const int connections = 4;
+  const int per_connection = 500;
+  const auto run = run_load({"--url", sim.url() + "/ws/btcusdt@trade/ethusdt@aggTrade?timeUnit=MICROSECOND", "--impl",
+                             "sim", "-c", std::to_string(connections), "-d", "60", "-q"},
+                            dir_);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const auto& t = target(run);
+  EXPECT_EQ(t.at("impl").as_string(), "sim");
+  EXPECT_EQ(integer(t, "messages"), connections * per_connection);
+  EXPECT_EQ(integer(t.at("per_connection").as_object(), "min"), per_connection);
+  EXPECT_EQ(integer(t.at("per_connection").as_object(), "max"), per_connection);
+  EXPECT_EQ(integer(t, "lost"), 0);
+  EXPECT_EQ(integer(t, "duplicates"), 0);
+  EXPECT_EQ(integer(t, "malformed"), 0);
+  EXPECT_EQ(integer(t, "drops"), connections);
+  EXPECT_EQ(integer(t, "reconnects"), 0);
+  EXPECT_EQ(integer(t, "connections_up_end"), 0);
+  EXPECT_EQ(integer(t.at("latency_ms").as_object(), "samples"), connections * per_connection);
+  EXPECT_FALSE(t.at("event_time_in_milliseconds").as_bool());
+  EXPECT_GT(integer(t, "bytes"), connections * per_connection * 100);
+  EXPECT_GT(t.at("messages_per_second").to_number<double>(), 0);
+  EXPECT_EQ(t.at("top_movers").as_array().size(), 2u);
+}
+
+// The simulator's dropped-event fault: every 10th event of each stream is
+// never sent, and the report counts exactly the ids missing between the
+// first and last one each connection saw on each stream.
+TEST_F(LoadClientTest, SimulatorSkippedEventsAreCountedAsLost) {
+  const Sim sim = start_sim(
+      {"--rate", "3000", "--symbols", "btcusdt,ethusdt", "--skip-every", "10", "--drop-after-events", "452"});
+  const int connections = 2;
+  const int streams = 2 * connections;
+  const int received = connections * 452;
+  const auto run = run_load(
+      {"--url", sim.url() + "/ws/btcusdt@trade/ethusdt@aggTrade?timeUnit=MICROSECOND", "-c", std::to_string(connections),
+       "-d", "60", "-q"},
+      dir_);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const auto& t = target(run);
+  ASSERT_EQ(integer(t, "messages"), received);
+  // A stream seen for k ids spans k-1 steps, and one id in ten is missing:
+  // (k-1)/9 lost, give or take where the run starts in the cycle.
+  const auto lost = integer(t, "lost");
+  EXPECT_GE(lost, (received - streams) / 9 - streams);
+  EXPECT_LE(lost, (received - streams) / 9 + streams);
+  EXPECT_EQ(integer(t, "duplicates"), 0);
 }
 
 TEST_F(LoadClientTest, SeveralTargetsSideBySide) {

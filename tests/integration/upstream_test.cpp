@@ -2,6 +2,7 @@
 // rotations, serverShutdown, refusals, malformed frames, sharding and TLS.
 // Through all of it the relay's clients stay connected.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <boost/json.hpp>
 #include <fstream>
@@ -169,6 +170,33 @@ TEST_F(UpstreamTls, SimulatorCertificateIsAcceptedWithItsCaFile) {
   WsTestClient client(relay.ws_url("/ws/btcusdt@aggTrade"));
   EXPECT_TRUE(client.read());
   EXPECT_EQ(relay.metric("tickrelay_upstream_reconnects_total", "reason=\"tls_failed\""), 0);
+}
+
+// Ctrl-C on the simulator with TLS clients mid-stream (the relay among
+// them): every client gets close 1001 and the simulator exits 0.
+TEST_F(UpstreamTls, InterruptedSimulatorClosesItsClientsWith1001AndExitsZero) {
+  const auto certs = make_test_certificates(dir_, {"localhost", "127.0.0.1"});
+  const auto sim = start_sim({"--rate", "2000", "--symbols", "btcusdt"}, &certs);
+  const auto relay = start_relay(dir_, sim_upstream(sim, {"btcusdt@aggTrade"}, "tls: { ca_file: " + certs.ca_file + " }"));
+  WsTestClient::Options verified;
+  verified.ca_file = certs.ca_file;
+  std::vector<std::unique_ptr<WsTestClient>> clients;
+  for (int i = 0; i < 10; ++i) {
+    clients.push_back(std::make_unique<WsTestClient>(sim.url() + "/ws/btcusdt@aggTrade", verified));
+    ASSERT_TRUE(clients.back()->read());
+  }
+  WsTestClient through_relay(relay.ws_url("/ws/btcusdt@aggTrade"));
+  ASSERT_TRUE(through_relay.read());
+  sim.process->signal(SIGINT);
+  for (auto& client : clients) {
+    for (int i = 0; i < 100000 && client->read(std::chrono::seconds(5)); ++i) {
+    }
+    EXPECT_TRUE(client->closed());
+    EXPECT_EQ(client->close_code(), 1001);
+  }
+  const auto code = sim.process->wait(std::chrono::seconds(20));
+  ASSERT_TRUE(code);
+  EXPECT_EQ(*code, 0) << sim.process->output();
 }
 
 TEST_F(UpstreamTls, UnknownIssuerIsRefused) {

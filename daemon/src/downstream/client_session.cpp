@@ -97,7 +97,9 @@ class ClientSession final : public ClientSessionBase, private WireSink, private 
   }
 
   void deliver(const FramePtr& original) override {
-    if (closing_ || paused_) return;
+    // After a frame marked abort_after, nothing more is taken: the
+    // connection ends right behind it.
+    if (closing_ || paused_ || abort_after_flush_) return;
     const FramePtr* chosen = &original;
     SessionHooks::FrameAction action;
     if (auto* hooks = registry_.hooks()) {
@@ -344,9 +346,10 @@ class ClientSession final : public ClientSessionBase, private WireSink, private 
     counters.client_queue_bytes -= before - queue_.bytes();
     if (ec) return fail(ec, "write");
     counters.delivered_bytes += bytes;
-    if (abort_after_flush_) return abort();
     if (queue_.has_pending()) {
       do_write();
+    } else if (abort_after_flush_) {
+      abort();
     } else if (close_after_flush_) {
       close_socket();
     }
