@@ -41,7 +41,11 @@ QUICK_DURATION_S, QUICK_WARM_UP_S = 3.0, 1.5
 BUSY_LOAD_AVERAGE = 0.5
 
 DEFAULT_BASE_PORT = 18760          # simulator, then the relay's client port
-DEFAULT_METRICS_BASE_PORT = 9470   # load client of IMPLS[i] on 9470 + i; tickrelayd's /metrics on 9469
+# Where deploy/prometheus/prometheus.yml scrapes, so the Grafana dashboard
+# follows a run live: the load client of IMPLS[i] on 9101 + i, tickrelayd's
+# /metrics on 9465 (its usual metrics.listen).
+DEFAULT_METRICS_BASE_PORT = 9101
+DEFAULT_RELAY_METRICS_PORT = 9465
 
 
 @dataclass
@@ -86,8 +90,9 @@ live in Grafana:
   While a point runs, its tickrelay-load serves Prometheus metrics (label
   impl=<name>) on 127.0.0.1:<--metrics-base-port + i>, by default
   {ports};
-  tickrelayd's own /metrics on {DEFAULT_METRICS_BASE_PORT - 1}.
-  Scrape those ports and the dashboard shows each implementation as it runs.
+  tickrelayd's own /metrics on {DEFAULT_RELAY_METRICS_PORT} (--relay-metrics-port). These are the
+  ports deploy/prometheus/prometheus.yml scrapes every second, so the
+  Grafana dashboard (grafana/README.md) shows each implementation as it runs.
 
 needs:
   build/bin/ (cmake -S . -B build -G Ninja && cmake --build build), taskset,
@@ -128,9 +133,11 @@ def parse_args(argv):
                         help="simulator on this port, the relay under test on the next; 0: any free ports "
                              f"(default {DEFAULT_BASE_PORT})")
     parser.add_argument("--metrics-base-port", type=int, default=DEFAULT_METRICS_BASE_PORT,
-                        help="load client of the i-th implementation serves Prometheus metrics on this + i, "
-                             "tickrelayd on this − 1; 0: any free ports "
-                             f"(default {DEFAULT_METRICS_BASE_PORT})")
+                        help="load client of the i-th implementation serves Prometheus metrics on this + i; "
+                             f"0: any free ports, for the load clients and tickrelayd (default {DEFAULT_METRICS_BASE_PORT})")
+    parser.add_argument("--relay-metrics-port", type=int,
+                        help=f"tickrelayd's /metrics and /healthz (default {DEFAULT_RELAY_METRICS_PORT}, or any free "
+                             "port with --metrics-base-port 0)")
     parser.add_argument("--max-rss-mib", type=int, default=2048,
                         help="stop a run when the server or the simulator passes this resident size (default 2048)")
     parser.add_argument("--symbols-file", default=os.path.join(REPO, "config", "usdt-pairs.txt"),
@@ -174,7 +181,9 @@ def parse_args(argv):
         parser.error("--duration and --warm-up must be positive")
     if args.name is None:
         args.name = "compare-quick" if args.quick else "compare"
-    for option in ("base_port", "metrics_base_port"):
+    if args.relay_metrics_port is None:
+        args.relay_metrics_port = DEFAULT_RELAY_METRICS_PORT if args.metrics_base_port else 0
+    for option in ("base_port", "metrics_base_port", "relay_metrics_port"):
         port = getattr(args, option)
         if port != 0 and not 1024 <= port <= 65500:
             parser.error(f"--{option.replace('_', '-')}: expected 0 or 1024–65500")
@@ -189,10 +198,10 @@ def assign_ports(args):
     else:
         sim, server = processes.free_ports(2)
     if args.metrics_base_port:
-        relay_metrics = args.metrics_base_port - 1
         load = [args.metrics_base_port + i for i in range(n)]
     else:
-        relay_metrics, *load = processes.free_ports(n + 1)
+        load = processes.free_ports(n)
+    relay_metrics = args.relay_metrics_port or processes.free_ports(1)[0]
     return {impl.name: runner.Ports(sim, server, relay_metrics, load[implementations.index_of(impl)])
             for impl in args.impls}
 
@@ -257,7 +266,7 @@ def main(argv=None):
     busy = [p for p in wanted if processes.port_in_use(p)]
     if busy:
         log(f"bench/compare: port(s) {', '.join(map(str, busy))} on {processes.HOST} are in use; stop what holds "
-            "them, or pick others with --base-port / --metrics-base-port")
+            "them, or pick others with --base-port / --metrics-base-port / --relay-metrics-port")
         return 2
     # The harness itself stays off the server's CPU.
     if 1 in os.sched_getaffinity(0):
