@@ -342,9 +342,9 @@ def run_point(ctx, children, impl, point, ports, log):
     except RuntimeError as e:
         return dict(base, status="failed", note=str(e)[:2000], saturated=True, saturation_reasons=["failed"])
     finally:
-        # The server first, so that its upstream connections are closed
-        # before the simulator stops: tickrelay-sim aborts ("double free") when
-        # SIGTERM finds a client still connected.
+        # The server first, so that it closes its upstream connections
+        # itself: a simulator stopped first would make every relay log an
+        # upstream drop and start reconnecting while being stopped.
         if server is not None:
             code = children.stop(server)
             if code not in (0, -signal.SIGTERM, None):
