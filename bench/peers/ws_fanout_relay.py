@@ -15,6 +15,7 @@ import logging
 import signal
 
 import websockets
+import websockets.legacy.http
 
 import peer_common
 
@@ -65,6 +66,12 @@ class Relay:
                         websockets.broadcast(clients, payload)
             except websockets.ConnectionClosed as e:
                 log.warning("upstream closed (%s); reconnecting", e)
+
+
+# websockets 10.4 answers 400 to a request line over 4110 bytes (a module
+# constant, no serve() option); a client naming all 346 kline streams in its
+# /ws/ path sends about 6 KB. tickrelayd takes 12 KiB, Tornado 64 KiB, Node 16 KiB.
+websockets.legacy.http.MAX_LINE = 16 * 1024
 
 
 async def main():

@@ -15,6 +15,7 @@ import logging
 import signal
 
 import websockets
+import websockets.legacy.http
 
 import peer_common
 
@@ -48,7 +49,18 @@ class Relay:
             pass
         finally:
             forward.cancel()
-            await upstream.close()
+            # close() waits for upstream's close frame, which arrives behind
+            # the events still queued for the client; with the client gone,
+            # nobody reads them and close() would wait out its timeout.
+            await asyncio.gather(upstream.close(), self.drain(upstream))
+
+    @staticmethod
+    async def drain(upstream):
+        try:
+            async for _ in upstream:
+                pass
+        except websockets.ConnectionClosed:
+            pass
 
     @staticmethod
     async def forward(upstream, websocket):
@@ -61,6 +73,12 @@ class Relay:
             pass  # the client left (serve_client cleans up) or upstream dropped
         if upstream.closed:
             await websocket.close(1011, "upstream closed")
+
+
+# websockets 10.4 answers 400 to a request line over 4110 bytes (a module
+# constant, no serve() option); a client naming all 346 kline streams in its
+# /ws/ path sends about 6 KB. tickrelayd takes 12 KiB, Tornado 64 KiB, Node 16 KiB.
+websockets.legacy.http.MAX_LINE = 16 * 1024
 
 
 async def main():

@@ -104,6 +104,9 @@ ParseOutcome parse_load_options(int argc, const char* const* argv) {
       ->capture_default_str()->check(CLI::Range(1, 1000000))->group(load_group);
   app.add_option("--ramp-up", options.ramp_up_seconds, "seconds over which connections are opened evenly")
       ->capture_default_str()->check(CLI::Range(0.0, 86400.0))->group(load_group);
+  app.add_option("--warm-up", options.warm_up_seconds,
+                 "seconds at the start left out of the report (connecting, settling); --duration follows")
+      ->capture_default_str()->check(CLI::Range(0.0, 86400.0))->group(load_group);
   app.add_option("-d,--duration", duration, "seconds to run (default 10 unless --messages is given)")
       ->check(CLI::Range(0.001, 31.0 * 86400))->group(load_group);
   app.add_option("--messages", options.max_messages, "stop after this many market messages in total")
@@ -182,6 +185,10 @@ ParseOutcome parse_load_options(int argc, const char* const* argv) {
     }
     options.kline_gaps = !no_kline_gaps;
     if (!cpu_list.empty()) options.cpus = parse_cpu_list(cpu_list);
+    if (options.warm_up_seconds > 0 && options.max_messages > 0) {
+      // A message count would include the warm-up's messages.
+      throw std::invalid_argument("--warm-up needs --duration, not --messages");
+    }
     if (duration) {
       options.duration_seconds = *duration;
       options.duration_set = true;

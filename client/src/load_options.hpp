@@ -27,6 +27,10 @@ struct LoadOptions {
 
   int connections = 1;
   double ramp_up_seconds = 0;
+  // Seconds from the start whose messages are processed but left out of the
+  // report (counts, latency, CPU and memory): the connections open and the
+  // server settles first; --duration is measured after it.
+  double warm_up_seconds = 0;
   // Neither --duration nor --messages: a 10 s run, long enough for steady
   // figures and short enough not to surprise anyone who forgot the flag.
   double duration_seconds = 10;

@@ -47,6 +47,7 @@ LoadRunner::LoadRunner(const LoadOptions& options, LiveOutput& live)
       signals_(control_loop_),
       tick_timer_(control_loop_),
       end_timer_(control_loop_),
+      warm_up_timer_(control_loop_),
       self_sampler_(::getpid()) {}
 
 LoadRunner::~LoadRunner() {
@@ -126,8 +127,17 @@ RunReport LoadRunner::run() {
     if (!options_.cpus.empty()) cpu = options_.cpus[i % options_.cpus.size()];
     threads_.emplace_back([worker = workers_[i].get(), cpu] { worker->run(cpu); });
   }
+  measured_from_ = started_;
+  const auto warm_up = std::chrono::nanoseconds(static_cast<std::int64_t>(options_.warm_up_seconds * 1e9));
+  if (warm_up.count() > 0) {
+    warm_up_timer_.expires_at(started_ + warm_up);
+    warm_up_timer_.async_wait([this](error_code ec) {
+      if (!ec && !finished_) end_warm_up();
+    });
+  }
   if (options_.duration_seconds > 0) {
-    end_timer_.expires_at(started_ + std::chrono::nanoseconds(static_cast<std::int64_t>(options_.duration_seconds * 1e9)));
+    end_timer_.expires_at(started_ + warm_up +
+                          std::chrono::nanoseconds(static_cast<std::int64_t>(options_.duration_seconds * 1e9)));
     end_timer_.async_wait([this](error_code ec) {
       if (!ec) control_->finish();
     });
@@ -197,6 +207,21 @@ void LoadRunner::on_alert(const AlertEvent& event) {
   live_.alert(line);
 }
 
+void LoadRunner::end_warm_up() {
+  warmed_up_ = true;
+  measured_from_ = std::chrono::steady_clock::now();
+  for (auto& worker : workers_) worker->mark_warm_up_end();
+  // CPU and memory from here on: fresh samplers, first sample now.
+  const double now = elapsed();
+  self_sampler_ = ProcSampler(self_sampler_.pid());
+  self_sampler_.sample(now);
+  for (auto& sampler : server_samplers_) {
+    if (!sampler) continue;
+    sampler.emplace(sampler->pid());
+    sampler->sample(now);
+  }
+}
+
 void LoadRunner::finish() {
   if (finished_) return;
   finished_ = true;
@@ -212,6 +237,7 @@ void LoadRunner::finish() {
   }
   tick_timer_.cancel();
   end_timer_.cancel();
+  warm_up_timer_.cancel();
   // A second Ctrl-C during shutdown takes the default action and ends the
   // process at once.
   error_code ignored;
@@ -224,7 +250,8 @@ void LoadRunner::finish() {
 RunReport LoadRunner::build_report() const {
   RunReport report;
   report.version = TICKRELAY_VERSION;
-  report.duration_seconds = std::chrono::duration<double>(ended_ - started_).count();
+  report.duration_seconds = std::chrono::duration<double>(ended_ - measured_from_).count();
+  report.warm_up_seconds = std::chrono::duration<double>(measured_from_ - started_).count();
   report.threads = options_.threads;
   report.reader = reader_name(options_);
   report.client = self_sampler_.figures();
@@ -242,24 +269,35 @@ RunReport LoadRunner::build_report() const {
     std::uint64_t slot_count = 0;
     for (const auto& worker : workers_) {
       const TargetTally& tally = worker->tally(t);
-      r.messages += tally.messages.get();
-      r.bytes += tally.bytes.get();
-      r.control_messages += tally.control.get();
-      r.malformed += tally.malformed.get();
-      r.without_event_time += tally.without_event_time.get();
-      r.millisecond_times += tally.millisecond_times.get();
-      r.negative_latency += tally.negative_latency.get();
-      r.lost += tally.lost.get();
-      r.duplicates += tally.duplicates.get();
+      // After a warm-up, only what came after it (a worker that never took
+      // its snapshot had stopped before: everything it saw counts).
+      static const TallySnapshot kNothing;
+      const bool warm = warmed_up_ && t < worker->warm_up_end().size();
+      const TallySnapshot& before = warm ? worker->warm_up_end()[t] : kNothing;
+      r.messages += tally.messages.get() - before.messages;
+      r.bytes += tally.bytes.get() - before.bytes;
+      r.control_messages += tally.control.get() - before.control;
+      r.malformed += tally.malformed.get() - before.malformed;
+      r.without_event_time += tally.without_event_time.get() - before.without_event_time;
+      r.millisecond_times += tally.millisecond_times.get() - before.millisecond_times;
+      r.negative_latency += tally.negative_latency.get() - before.negative_latency;
+      r.lost += tally.lost.get() - before.lost;
+      r.duplicates += tally.duplicates.get() - before.duplicates;
       r.connect_errors += tally.connect_errors.get();
       r.drops += tally.drops.get();
       r.reconnects += tally.reconnects.get();
       if (r.first_error.empty()) r.first_error = tally.first_error;
-      latency.merge_from(tally.latency);
+      if (warm) {
+        latency.merge_from(tally.latency.difference(before.latency));
+      } else {
+        latency.merge_from(tally.latency);
+      }
       merge_symbol_states(symbols, tally.symbols.states());
-      for (const ConnectionSlot& slot : tally.slots) {
-        r.per_connection_min = first_slot ? slot.messages : std::min(r.per_connection_min, slot.messages);
-        r.per_connection_max = std::max(r.per_connection_max, slot.messages);
+      for (std::size_t i = 0; i < tally.slots.size(); ++i) {
+        const std::uint64_t earlier = i < before.slot_messages.size() ? before.slot_messages[i] : 0;
+        const std::uint64_t messages = tally.slots[i].messages - earlier;
+        r.per_connection_min = first_slot ? messages : std::min(r.per_connection_min, messages);
+        r.per_connection_max = std::max(r.per_connection_max, messages);
         first_slot = false;
         ++slot_count;
       }

@@ -49,6 +49,7 @@ class LoadRunner {
   void do_tick();
   void on_tick(error_code ec);
   void on_alert(const AlertEvent& event);
+  void end_warm_up();
   void finish();
   double elapsed() const;
   RunReport build_report() const;
@@ -66,7 +67,11 @@ class LoadRunner {
   net::signal_set signals_;
   net::steady_timer tick_timer_;
   net::steady_timer end_timer_;
+  net::steady_timer warm_up_timer_;
   std::chrono::steady_clock::time_point started_;
+  // Where the report's figures start: started_, or the end of --warm-up.
+  std::chrono::steady_clock::time_point measured_from_;
+  bool warmed_up_ = false;
   std::chrono::steady_clock::time_point ended_;
   unsigned ticks_ = 0;
   bool finished_ = false;

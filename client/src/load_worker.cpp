@@ -74,6 +74,28 @@ void LoadWorker::request_stop() {
   net::post(loop_, [this] { stop_now(); });
 }
 
+void LoadWorker::mark_warm_up_end() {
+  // On this worker's thread, the only writer: slots' counts are plain integers.
+  net::post(loop_, [this] {
+    warm_up_end_.clear();
+    for (const auto& tally : tallies_) {
+      TallySnapshot& s = warm_up_end_.emplace_back();
+      s.messages = tally->messages.get();
+      s.bytes = tally->bytes.get();
+      s.control = tally->control.get();
+      s.malformed = tally->malformed.get();
+      s.without_event_time = tally->without_event_time.get();
+      s.millisecond_times = tally->millisecond_times.get();
+      s.negative_latency = tally->negative_latency.get();
+      s.lost = tally->lost.get();
+      s.duplicates = tally->duplicates.get();
+      s.latency.merge_from(tally->latency);
+      s.slot_messages.reserve(tally->slots.size());
+      for (const ConnectionSlot& slot : tally->slots) s.slot_messages.push_back(slot.messages);
+    }
+  });
+}
+
 void LoadWorker::stop_now() {
   if (stopped_) return;
   stopped_ = true;

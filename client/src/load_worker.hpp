@@ -40,6 +40,11 @@ class LoadWorker {
   void run(std::optional<int> cpu);
   // From any thread.
   void request_stop();
+  // From any thread: the warm-up is over; the worker records its counts as
+  // they stand (warm_up_end() once it has).
+  void mark_warm_up_end();
+  // Per target; empty unless the worker took it. Read after run() returned.
+  const std::vector<TallySnapshot>& warm_up_end() const { return warm_up_end_; }
 
   std::size_t index() const { return index_; }
   const TargetTally& tally(std::size_t target) const { return *tallies_[target]; }
@@ -97,6 +102,7 @@ class LoadWorker {
   std::vector<PlannedStart> plan_;
   std::size_t next_start_ = 0;
   std::vector<std::unique_ptr<TargetTally>> tallies_;
+  std::vector<TallySnapshot> warm_up_end_;
   MessageProcessor processor_;
   std::vector<char> read_buffer_;
   std::vector<std::string> intervals_;  // kline intervals seen, for stream keys

@@ -107,7 +107,9 @@ json::object process_json(const ProcessFigures& f) {
 
 std::string render_table(const RunReport& report) {
   std::ostringstream out;
-  out << "tickrelay-load " << report.version << ": " << fixed(report.duration_seconds, 2) << " s, " << report.threads
+  out << "tickrelay-load " << report.version << ": " << fixed(report.duration_seconds, 2) << " s";
+  if (report.warm_up_seconds > 0) out << " after " << fixed(report.warm_up_seconds, 2) << " s warm-up";
+  out << ", " << report.threads
       << (report.threads == 1 ? " thread" : " threads") << ", reader " << report.reader << "\n";
   const ProcessFigures& c = report.client;
   out << "client (this process): CPU " << fixed(c.cpu_percent, 1) << " % of one core, RSS avg "
@@ -197,6 +199,7 @@ std::string render_json(const RunReport& report) {
   root["tool"] = "tickrelay-load";
   root["version"] = report.version;
   root["duration_seconds"] = report.duration_seconds;
+  root["warm_up_seconds"] = report.warm_up_seconds;
   root["threads"] = report.threads;
   root["reader"] = report.reader;
   root["client"] = process_json(report.client);

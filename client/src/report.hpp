@@ -54,7 +54,8 @@ struct TargetReport {
 
 struct RunReport {
   std::string version;
-  double duration_seconds = 0;
+  double duration_seconds = 0;  // measured, after any warm-up
+  double warm_up_seconds = 0;   // left out of every figure
   int threads = 1;
   std::string reader;
   ProcessFigures client;

@@ -51,4 +51,21 @@ struct TargetTally {
   std::vector<ConnectionSlot> slots;
 };
 
+// A target's counts at the end of the warm-up, taken on the worker's own
+// thread; the report subtracts them. Failures (connect errors, drops,
+// reconnects) are not in it: those count over the whole run.
+struct TallySnapshot {
+  std::uint64_t messages = 0;
+  std::uint64_t bytes = 0;
+  std::uint64_t control = 0;
+  std::uint64_t malformed = 0;
+  std::uint64_t without_event_time = 0;
+  std::uint64_t millisecond_times = 0;
+  std::uint64_t negative_latency = 0;
+  std::uint64_t lost = 0;
+  std::uint64_t duplicates = 0;
+  LatencyRecorder latency;
+  std::vector<std::uint64_t> slot_messages;  // per ConnectionSlot, same order
+};
+
 }  // namespace tickrelay::client

@@ -136,6 +136,28 @@ TEST_F(LoadClientTest, ExactCountsGapsAndDuplicatesFromAForeignServer) {
   }
 }
 
+TEST_F(LoadClientTest, WarmUpMessagesAreLeftOutOfTheReport) {
+  // Every event is sent at once after the handshake, long before the warm-up
+  // ends; the measured part then sees none of them. Connections still count.
+  PyServer server({"--events", "200"});
+  const int connections = 3;
+  const auto run = run_load({"--url", server.url("/ws/btcusdt@trade"), "-c", std::to_string(connections), "--warm-up",
+                             "5", "-d", "0.2", "-q", "--server-pid", std::to_string(server.pid())},
+                            dir_);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const auto& t = target(run);
+  EXPECT_EQ(integer(t, "messages"), 0);
+  EXPECT_EQ(integer(t, "bytes"), 0);
+  EXPECT_EQ(integer(t.at("latency_ms").as_object(), "samples"), 0);
+  EXPECT_EQ(integer(t.at("per_connection").as_object(), "max"), 0);
+  EXPECT_EQ(integer(t, "lost"), 0);
+  EXPECT_EQ(integer(t, "errors"), 0);
+  EXPECT_EQ(integer(t, "connections_up_end"), connections);
+  EXPECT_GE(run.report.at("warm_up_seconds").to_number<double>(), 5.0);
+  EXPECT_LT(run.report.at("duration_seconds").to_number<double>(), 5.0);
+  EXPECT_GT(integer(t.at("server").as_object(), "samples"), 0);
+}
+
 TEST_F(LoadClientTest, BeastReaderOnTwoThreadsCountsTheSame) {
   PyServer server({"--events", "150", "--skip", "7", "--duplicate", "9"});
   const int connections = 3;

@@ -21,6 +21,7 @@ TEST(LoadOptions, DefaultsForOneUrl) {
   EXPECT_EQ(o.connections, 1);
   EXPECT_EQ(o.threads, 1);
   EXPECT_DOUBLE_EQ(o.duration_seconds, 10);
+  EXPECT_DOUBLE_EQ(o.warm_up_seconds, 0);
   EXPECT_EQ(o.format, OutputFormat::table);
   EXPECT_EQ(o.time_unit, TimeUnit::automatic);
   EXPECT_TRUE(o.kline_gaps);
@@ -82,6 +83,13 @@ TEST(LoadOptions, MessagesAloneRunsUntilTheCount) {
   EXPECT_EQ(outcome.options->max_messages, 10u);
 }
 
+TEST(LoadOptions, WarmUpComesBeforeTheMeasuredDuration) {
+  const auto outcome = parse({"--url", "ws://a:1/ws/x", "--warm-up", "3", "-d", "20"});
+  ASSERT_TRUE(outcome.options) << outcome.err;
+  EXPECT_DOUBLE_EQ(outcome.options->warm_up_seconds, 3);
+  EXPECT_DOUBLE_EQ(outcome.options->duration_seconds, 20);
+}
+
 TEST(LoadOptions, SubscribeSendsStreamsAfterConnecting) {
   const auto outcome = parse({"--url", "ws://a:1", "--streams", "btcusdt@trade,ethusdt@trade", "--subscribe"});
   ASSERT_TRUE(outcome.options) << outcome.err;
@@ -121,6 +129,8 @@ TEST(LoadOptions, BadArgumentsAreUsageErrorsWithExitCode2) {
       {"--url", "ws://a", "--metrics-port", "9000", "--metrics-listen", "localhost:1"},
       {"--url", "ws://a", "--threads", "0"},
       {"--url", "ws://a", "-d", "-5"},
+      {"--url", "ws://a", "--warm-up", "-1"},
+      {"--url", "ws://a", "--warm-up", "1", "--messages", "10"},  // the count would include the warm-up
       {"--url", "ws://a", "--bogus"},
   };
   for (const auto& args : bad) {

@@ -1,0 +1,1 @@
+"""The comparison harness behind bench/compare (see bench/README.md)."""
