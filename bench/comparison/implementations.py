@@ -6,24 +6,20 @@ futures paths (the study's klines live under /market), and microsecond event
 times so that latency is now - E to the microsecond.
 """
 
-import fcntl
-import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 
 from . import processes
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "peers"))
+import node_setup  # noqa: E402  (bench/peers/node_setup.py)
+
 PYTHON = "/usr/bin/python3"  # Debian's, with python3-websockets and python3-tornado
 UPSTREAM_PATH = "/market"    # USD-M futures serve kline streams here
-
-# npm ci for the Node peer: bounded like tests/integration/peers_test.py does it.
-NPM_ATTEMPTS = 2
-NPM_TIMEOUT_S = 90
-NPM_LOCK_WAIT_S = 200
-
 
 @dataclass(frozen=True)
 class Impl:
@@ -130,55 +126,4 @@ def check_available(impls, ctx):
             raise RuntimeError("the Python peers need Debian's python3-websockets and python3-tornado: "
                                + probe.stderr.strip()[-300:])
     if any(impl.kind == "node" for impl in impls):
-        ensure_node_ws(ctx.peers_dir)
-
-
-def ensure_node_ws(peers_dir):
-    """Installs bench/peers' locked ws (npm ci) unless that version is there already."""
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        raise RuntimeError("node and npm are needed for node_ws_fanout (Debian: nodejs npm)")
-    lock_path = os.path.join(peers_dir, "package-lock.json")
-    with open(lock_path, encoding="utf-8") as f:
-        locked = json.load(f)["packages"]["node_modules/ws"]["version"]
-
-    def installed():
-        try:
-            with open(os.path.join(peers_dir, "node_modules", "ws", "package.json"), encoding="utf-8") as f:
-                return json.load(f).get("version") == locked
-        except (OSError, ValueError):
-            return False
-
-    if installed():
-        return
-    # The peers' test may be installing at the same moment: take turns on the lock file.
-    with open(lock_path, "rb") as lock:
-        deadline = time.monotonic() + NPM_LOCK_WAIT_S
-        while True:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{lock_path} stayed locked for {NPM_LOCK_WAIT_S} s")
-                time.sleep(0.2)
-        try:
-            failures = []
-            env = dict(os.environ, npm_config_update_notifier="false", npm_config_fund="false",
-                       npm_config_audit="false", npm_config_fetch_retries="2",
-                       npm_config_fetch_retry_mintimeout="2000", npm_config_fetch_retry_maxtimeout="10000")
-            for attempt in range(NPM_ATTEMPTS):
-                if installed():
-                    return
-                cache = "--prefer-offline" if attempt == 0 else "--prefer-online"
-                try:
-                    done = subprocess.run(["npm", "ci", cache, "--no-audit", "--no-fund"], cwd=peers_dir, env=env,
-                                          stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                                          timeout=NPM_TIMEOUT_S)
-                    if done.returncode != 0:
-                        failures.append(f"npm ci exited {done.returncode}: {done.stderr[-500:]}")
-                except subprocess.TimeoutExpired:
-                    failures.append(f"npm ci took over {NPM_TIMEOUT_S} s")
-            if not installed():
-                raise RuntimeError("could not install ws for node_ws_fanout: " + " | ".join(failures))
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+        node_setup.ensure_node_ws(ctx.peers_dir)

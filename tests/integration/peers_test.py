@@ -18,10 +18,8 @@ import argparse
 import asyncio
 import contextlib
 import ctypes
-import fcntl
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -47,9 +45,6 @@ EXIT_TIMEOUT_S = 15
 SILENCE_S = 0.5
 # A client never keeps more than this many problems: the first ones tell.
 MAX_PROBLEMS = 10
-NPM_ATTEMPTS = 2
-NPM_TIMEOUT_S = 90
-NPM_LOCK_WAIT_S = 150
 
 # E below this is in milliseconds (until the year 5138), above it microseconds.
 MICROSECOND_FLOOR = 10**14
@@ -227,61 +222,6 @@ class Process:
             self.proc.wait(10)
 
 
-def ensure_node_ws(peers_dir):
-    """Installs the peers' locked npm packages unless they are there already."""
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        raise AssertionError("node and npm are needed for node_ws_fanout (Debian: nodejs npm)")
-    lock_path = os.path.join(peers_dir, "package-lock.json")
-    with open(lock_path, encoding="utf-8") as f:
-        locked = json.load(f)["packages"]["node_modules/ws"]["version"]
-
-    def installed():
-        try:
-            with open(os.path.join(peers_dir, "node_modules", "ws", "package.json"), encoding="utf-8") as f:
-                return json.load(f).get("version") == locked
-        except (OSError, ValueError):
-            return False
-
-    if installed():
-        return
-    # Another test run may be installing right now: take turns on the lock file.
-    with open(lock_path, "rb") as lock:
-        deadline = time.monotonic() + NPM_LOCK_WAIT_S
-        while True:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise AssertionError(f"{lock_path} stayed locked for {NPM_LOCK_WAIT_S} s")
-                time.sleep(0.2)
-        try:
-            failures = []
-            # npm retries each fetch itself; these keep one attempt well inside
-            # NPM_TIMEOUT_S when the registry is unreachable.
-            env = dict(os.environ, npm_config_update_notifier="false", npm_config_fund="false",
-                       npm_config_audit="false", npm_config_fetch_retries="2",
-                       npm_config_fetch_retry_mintimeout="2000", npm_config_fetch_retry_maxtimeout="10000")
-            for attempt in range(NPM_ATTEMPTS):
-                if installed():
-                    return
-                # The cache first; a second attempt asks the registry, in case
-                # the cached copy was the problem.
-                cache = "--prefer-offline" if attempt == 0 else "--prefer-online"
-                try:
-                    done = subprocess.run(["npm", "ci", cache, "--no-audit", "--no-fund"],
-                                          cwd=peers_dir, env=env, stdin=subprocess.DEVNULL,
-                                          capture_output=True, text=True, timeout=NPM_TIMEOUT_S)
-                    if done.returncode != 0:
-                        failures.append(f"npm ci exited {done.returncode}: {done.stderr[-1000:]}")
-                except subprocess.TimeoutExpired:
-                    failures.append(f"npm ci took over {NPM_TIMEOUT_S} s")
-            if not installed():
-                raise AssertionError("could not install ws for node_ws_fanout: " + " | ".join(failures))
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
 class PeerRun:
     """One peer in front of one simulator, for one scenario."""
 
@@ -433,7 +373,9 @@ async def usdm_scenario(test, peer, workdir):
 class PeersTest(unittest.TestCase):
     def run_peer(self, peer):
         if peer.command[0] == "node":
-            ensure_node_ws(OPTIONS.peers_dir)
+            sys.path.insert(0, OPTIONS.peers_dir)
+            import node_setup  # bench/peers/node_setup.py
+            node_setup.ensure_node_ws(OPTIONS.peers_dir)
         for scenario in (spot_scenario, usdm_scenario):
             with self.subTest(scenario=scenario.__name__), tempfile.TemporaryDirectory(prefix="peers_test.") as d:
                 asyncio.run(asyncio.wait_for(scenario(self, peer, d), 120))
