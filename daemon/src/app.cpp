@@ -52,7 +52,7 @@ void App::open_listener(const config::ServerConfig& server, bool adopt_systemd_s
   if (!server.tls.cert_file.empty()) {
     tls = std::make_unique<ssl::context>(make_server_tls_context(server.tls.cert_file, server.tls.key_file));
   }
-  auto listener = std::make_unique<downstream::Listener>(ioc_, *registry_, tls.get());
+  auto listener = std::make_shared<downstream::Listener>(ioc_, *registry_, tls.get());
   // systemd socket activation: the listening socket survives our restarts.
   const int passed = adopt_systemd_socket ? sd_listen_fds(1) : 0;
   if (passed > 0) {

@@ -73,7 +73,7 @@ class App final : private downstream::StreamCatalog {
   std::unique_ptr<upstream::UpstreamPool> pool_;
   std::unique_ptr<downstream::ClientRegistry> registry_;
   std::unique_ptr<ssl::context> server_tls_;
-  std::unique_ptr<downstream::Listener> listener_;
+  std::shared_ptr<downstream::Listener> listener_;
   std::unique_ptr<metrics::MetricsExporter> exporter_;
   std::unique_ptr<metrics::MetricsServer> metrics_server_;
   net::steady_timer drain_timer_;

@@ -70,7 +70,7 @@ SimServer::SimServer(net::io_context& ioc, SimOptions options, spdlog::logger& l
                                                            static_cast<downstream::StreamCatalog&>(*this), counters_,
                                                            log_);
   registry_->set_hooks(static_cast<downstream::SessionHooks*>(this));
-  listener_ = std::make_unique<downstream::Listener>(ioc_, *registry_, tls_.get());
+  listener_ = std::make_shared<downstream::Listener>(ioc_, *registry_, tls_.get());
 }
 
 SimServer::~SimServer() = default;

@@ -79,7 +79,7 @@ class SimServer final : private downstream::StreamCatalog, private downstream::S
   FaultPlan faults_;
   std::unique_ptr<ssl::context> tls_;
   std::unique_ptr<downstream::ClientRegistry> registry_;
-  std::unique_ptr<downstream::Listener> listener_;
+  std::shared_ptr<downstream::Listener> listener_;
   net::steady_timer tick_timer_;
   bool tick_armed_ = false;
   std::vector<Channel> channels_;                 // by model stream

@@ -58,7 +58,8 @@ tcp::endpoint Listener::local_endpoint() const {
 }
 
 void Listener::do_accept() {
-  acceptor_.async_accept([this](error_code ec, tcp::socket socket) { on_accept(ec, std::move(socket)); });
+  acceptor_.async_accept(
+      [self = shared_from_this()](error_code ec, tcp::socket socket) { self->on_accept(ec, std::move(socket)); });
 }
 
 void Listener::on_accept(error_code ec, tcp::socket socket) {
@@ -67,8 +68,8 @@ void Listener::on_accept(error_code ec, tcp::socket socket) {
     // Out of descriptors or memory: back off briefly instead of spinning.
     registry_.log().warn("accept failed error=\"{}\"; retrying in 100 ms", ec.message());
     retry_.expires_after(std::chrono::milliseconds(100));
-    retry_.async_wait([this](error_code wait_ec) {
-      if (!wait_ec && !stopped_) do_accept();
+    retry_.async_wait([self = shared_from_this()](error_code wait_ec) {
+      if (!wait_ec && !self->stopped_) self->do_accept();
     });
     return;
   }

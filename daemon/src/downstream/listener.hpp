@@ -1,6 +1,8 @@
 #pragma once
 // Accepts client connections and starts an HttpSession for each. Binds its
-// own address, or adopts a listening socket passed in by systemd.
+// own address, or adopts a listening socket passed in by systemd. Owned by
+// shared_ptr: a pending accept keeps it alive after its owner replaced it
+// (a reload with new TLS files) until the aborted accept has completed.
 #include <memory>
 #include <optional>
 
@@ -9,7 +11,7 @@
 
 namespace tickrelay::downstream {
 
-class Listener {
+class Listener : public std::enable_shared_from_this<Listener> {
  public:
   // `tls`: null for plain ws://.
   Listener(net::io_context& ioc, ClientRegistry& registry, ssl::context* tls);
