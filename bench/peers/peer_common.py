@@ -6,13 +6,32 @@ envelope), so each peer file shows nothing but its library's way of relaying.
 """
 
 import argparse
+import asyncio
 import json
+import signal
 import urllib.parse
 
 # The study's relay listened here; the benchmark passes its own port.
 DEFAULT_LISTEN = "127.0.0.1:8766"
 # The study's payload: one hourly kline per USDT pair.
 DEFAULT_TEMPLATE = "{symbol}@kline_1h"
+
+
+def stop_on_signals():
+    """An event set by SIGTERM or SIGINT, for the running loop's main() to await."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+def allow_long_request_lines():
+    """websockets 10.4 answers 400 to a request line over 4110 bytes (a module
+    constant, no serve() option); a client naming all 346 kline streams in its
+    /ws/ path sends about 6 KB. tickrelayd takes 12 KiB, Tornado 64 KiB, Node 16 KiB."""
+    import websockets.legacy.http  # only the websockets peers call this
+    websockets.legacy.http.MAX_LINE = 16 * 1024
 
 
 def parse_args(description, fanout):

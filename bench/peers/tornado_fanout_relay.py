@@ -11,7 +11,6 @@ stream. One process, one thread, one IOLoop.
 import asyncio
 import collections
 import logging
-import signal
 
 import tornado.netutil
 import tornado.web
@@ -112,10 +111,7 @@ async def main():
     server = HTTPServer(app)
     server.add_sockets(sockets)
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    stop = peer_common.stop_on_signals()
 
     host, port = sockets[0].getsockname()[:2]
     print(f"listening {host}:{port}", flush=True)

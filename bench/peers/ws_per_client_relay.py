@@ -12,10 +12,8 @@ One process, one thread, one asyncio loop.
 import asyncio
 import http
 import logging
-import signal
 
 import websockets
-import websockets.legacy.http
 
 import peer_common
 
@@ -75,19 +73,11 @@ class Relay:
             await websocket.close(1011, "upstream closed")
 
 
-# websockets 10.4 answers 400 to a request line over 4110 bytes (a module
-# constant, no serve() option); a client naming all 346 kline streams in its
-# /ws/ path sends about 6 KB. tickrelayd takes 12 KiB, Tornado 64 KiB, Node 16 KiB.
-websockets.legacy.http.MAX_LINE = 16 * 1024
-
-
 async def main():
     args = peer_common.parse_args(__doc__.splitlines()[0], fanout=False)
     relay = Relay(args)
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    peer_common.allow_long_request_lines()
+    stop = peer_common.stop_on_signals()
 
     # compression=None: Binance does not compress, and deflate would cost one
     # compressor per client, which a market-data relay does not pay.
