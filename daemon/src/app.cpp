@@ -26,8 +26,7 @@ App::App(net::io_context& ioc, config::Config config, spdlog::logger& log, metri
       log_(log),
       counters_(counters),
       router_(std::make_unique<relay::Router>()),
-      resolver_(std::make_unique<upstream::DnsResolver>(ioc)),
-      drain_timer_(ioc) {
+      resolver_(std::make_unique<upstream::DnsResolver>(ioc)) {
   // Jitter only needs to differ between shards and restarts, not to be secret.
   auto engine = std::make_shared<std::mt19937_64>(std::random_device{}());
   pool_ = std::make_unique<upstream::UpstreamPool>(
@@ -170,38 +169,18 @@ void App::shutdown(std::function<void()> done) {
   log_.info("shutting down clients={} drain={}s", registry_->size(), config_.server.shutdown_drain_seconds);
   if (listener_) listener_->stop();
   pool_->stop();
-  registry_->shutdown_all();
-  drain_deadline_ = std::chrono::steady_clock::now() +
-                    std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                        std::chrono::duration<double>(config_.server.shutdown_drain_seconds));
-  drain(std::move(done));
-}
-
-void App::drain(std::function<void()> done) {
-  const auto now = std::chrono::steady_clock::now();
   // Sessions in their handshake time out within handshake_timeout; past
   // that, stop waiting whatever is left.
-  const auto give_up = drain_deadline_ + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                             std::chrono::duration<double>(config_.server.handshake_timeout_seconds + 1));
-  // admitted() counts every client session, open or in its handshake: each
-  // refers to the registry, so none may outlive the App (the loop's pending
-  // handlers own them until the io_context goes, after the App).
-  if (registry_->admitted() == 0 || now >= give_up) {
-    if (registry_->admitted() != 0) log_.warn("shutdown gave up on clients clients_left={}", registry_->admitted());
-    if (metrics_server_) metrics_server_->stop();
-    done();
-    return;
-  }
-  if (now >= drain_deadline_) {
-    if (!drain_over_) log_.warn("shutdown drain time over clients_left={}", registry_->size());
-    drain_over_ = true;
-    // Clients that did not finish their close in time are dropped.
-    registry_->abort_all();
-  }
-  drain_timer_.expires_after(std::chrono::milliseconds(20));
-  drain_timer_.async_wait([this, done = std::move(done)](error_code ec) mutable {
-    if (!ec) drain(std::move(done));
-  });
+  const auto seconds = [](double s) {
+    return std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(s));
+  };
+  registry_->close_all(seconds(config_.server.shutdown_drain_seconds),
+                       seconds(config_.server.handshake_timeout_seconds + 1),
+                       [this, done = std::move(done)](std::size_t left) {
+                         if (left != 0) log_.warn("shutdown gave up on clients clients_left={}", left);
+                         if (metrics_server_) metrics_server_->stop();
+                         done();
+                       });
 }
 
 tcp::endpoint App::client_endpoint() const { return listener_->local_endpoint(); }

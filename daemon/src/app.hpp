@@ -62,7 +62,6 @@ class App final : private downstream::StreamCatalog {
                           std::string& error) override;
   bool replay_for(relay::StreamKind kind) const;
   void open_listener(const config::ServerConfig& server, bool adopt_systemd_socket);
-  void drain(std::function<void()> done);
 
   net::io_context& ioc_;
   config::Config config_;
@@ -76,9 +75,6 @@ class App final : private downstream::StreamCatalog {
   std::shared_ptr<downstream::Listener> listener_;
   std::unique_ptr<metrics::MetricsExporter> exporter_;
   std::unique_ptr<metrics::MetricsServer> metrics_server_;
-  net::steady_timer drain_timer_;
-  std::chrono::steady_clock::time_point drain_deadline_{};
-  bool drain_over_ = false;
   // For the status line's rates.
   std::uint64_t last_upstream_messages_ = 0;
   std::uint64_t last_delivered_ = 0;

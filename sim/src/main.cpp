@@ -4,9 +4,6 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <chrono>
-#include <functional>
 #include <iostream>
 
 #include "service/logging.hpp"
@@ -36,39 +33,18 @@ int main(int argc, char** argv) {
   std::cout << "listening " << endpoint.address().to_string() << ":" << endpoint.port() << " "
             << (options.plain ? "ws" : "wss") << std::endl;
   log->info("tickrelay-sim ready symbols={} rate={}/s", options.symbols.size(), options.rate);
-  // On SIGINT or SIGTERM: clients get close 1001 and a second to answer it,
-  // then are dropped. The loop stops once no session is left, so none
-  // outlives the server it refers to; if one still has not ended after
-  // kGiveUp, the server is left to the process's exit rather than freed
-  // under it.
-  constexpr auto kAnswerClose = std::chrono::seconds(1);
-  constexpr auto kGiveUp = std::chrono::seconds(3);
+  // On SIGINT or SIGTERM: clients get close 1001, and the loop stops once
+  // none is left, so no session outlives the server it refers to. If some
+  // still have not ended when the server gives up on them, the server is
+  // left to the process's exit rather than freed under them.
   boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
-  boost::asio::steady_timer drain(ioc);
-  std::chrono::steady_clock::time_point stopping;
-  bool aborted = false;
   bool abandoned = false;
-  std::function<void()> wait_for_clients = [&] {
-    const auto waited = std::chrono::steady_clock::now() - stopping;
-    if (server->idle() || waited >= kGiveUp) {
-      abandoned = !server->idle();
-      ioc.stop();
-      return;
-    }
-    if (waited >= kAnswerClose && !aborted) {
-      aborted = true;
-      server->abort_clients();
-    }
-    drain.expires_after(std::chrono::milliseconds(20));
-    drain.async_wait([&](tickrelay::error_code ec) {
-      if (!ec) wait_for_clients();
-    });
-  };
   signals.async_wait([&](tickrelay::error_code ec, int) {
     if (ec) return;
-    stopping = std::chrono::steady_clock::now();
-    server->stop();
-    wait_for_clients();
+    server->stop([&](std::size_t left) {
+      abandoned = left != 0;
+      ioc.stop();
+    });
   });
   ioc.run();
   if (abandoned) static_cast<void>(server.release());

@@ -80,7 +80,7 @@ void SimServer::start() {
   listener_->start();
 }
 
-void SimServer::stop() {
+void SimServer::stop(std::function<void(std::size_t left)> done) {
   stopped_ = true;
   listener_->stop();
   tick_timer_.cancel();
@@ -88,12 +88,8 @@ void SimServer::stop() {
     connection.fault_timer->cancel();
     connection.ping_timer->cancel();
   }
-  registry_->shutdown_all();
+  registry_->close_all(std::chrono::seconds(1), std::chrono::seconds(2), std::move(done));
 }
-
-void SimServer::abort_clients() { registry_->abort_all(); }
-
-bool SimServer::idle() const { return registry_->admitted() == 0; }
 
 tcp::endpoint SimServer::local_endpoint() const { return listener_->local_endpoint(); }
 

@@ -2,6 +2,8 @@
 // tickrelay-sim's server: Binance's stream protocol over the relay's own
 // downstream machinery (listener, sessions, router), fed by the market model
 // at the paced rate, with the fault plan applied per connection.
+#include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -34,12 +36,10 @@ class SimServer final : private downstream::StreamCatalog, private downstream::S
 
   // Binds (throws std::runtime_error naming the address) and starts serving.
   void start();
-  // Stops accepting and sends every client close 1001.
-  void stop();
-  // Drops the clients still connected.
-  void abort_clients();
-  // No client session is left, open or in its handshake.
-  bool idle() const;
+  // Stops accepting and sends every client close 1001; those that have not
+  // answered within a second are dropped. `done(left)` runs once no session
+  // is left, or with the number still there after three seconds.
+  void stop(std::function<void(std::size_t left)> done);
   tcp::endpoint local_endpoint() const;
 
  private:

@@ -1,5 +1,7 @@
 #include "downstream/client_registry.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/post.hpp>
 
 namespace tickrelay::downstream {
@@ -23,7 +25,13 @@ void ClientRegistry::Admission::release() {
 
 ClientRegistry::ClientRegistry(net::io_context& ioc, const config::ServerConfig& config, relay::Router& router,
                                StreamCatalog& catalog, metrics::RelayCounters& counters, spdlog::logger& log)
-    : ioc_(ioc), config_(config), router_(router), catalog_(catalog), counters_(counters), log_(log) {}
+    : ioc_(ioc),
+      config_(config),
+      router_(router),
+      catalog_(catalog),
+      counters_(counters),
+      log_(log),
+      close_timer_(ioc) {}
 
 std::optional<ClientRegistry::Admission> ClientRegistry::admit(const net::ip::address& address,
                                                                metrics::RefusalReason& refusal) {
@@ -89,6 +97,31 @@ void ClientRegistry::abort_all() {
   all.reserve(sessions_.size());
   for (auto* s : sessions_) all.push_back(s->shared_from_this());
   for (auto& s : all) s->abort();
+}
+
+void ClientRegistry::close_all(std::chrono::steady_clock::duration drain, std::chrono::steady_clock::duration give_up,
+                               std::function<void(std::size_t left)> done) {
+  shutdown_all();
+  drain_deadline_ = std::chrono::steady_clock::now() + drain;
+  give_up_at_ = drain_deadline_ + give_up;
+  drain_over_ = false;
+  wait_for_sessions(std::move(done));
+}
+
+void ClientRegistry::wait_for_sessions(std::function<void(std::size_t left)> done) {
+  const auto now = std::chrono::steady_clock::now();
+  if (admitted_ == 0 || now >= give_up_at_) return done(admitted_);
+  if (now >= drain_deadline_) {
+    if (!drain_over_) log_.warn("shutdown drain time over clients_left={}", sessions_.size());
+    drain_over_ = true;
+    // Clients that did not finish their close in time are dropped (and any
+    // that finished a handshake since).
+    abort_all();
+  }
+  close_timer_.expires_after(std::chrono::milliseconds(20));
+  close_timer_.async_wait([this, done = std::move(done)](error_code ec) mutable {
+    if (!ec) wait_for_sessions(std::move(done));
+  });
 }
 
 void ClientRegistry::retire_stream(relay::StreamId id) {

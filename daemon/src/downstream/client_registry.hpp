@@ -3,7 +3,9 @@
 // counters, and the one posted task that flushes every client with pending
 // frames, so frames published in one turn of the loop leave in one write per
 // client.
+#include <chrono>
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -75,10 +77,14 @@ class ClientRegistry {
   // frames read back to back upstream leave in one write per client.
   void mark_dirty(std::shared_ptr<ClientSessionBase> session);
 
-  // Every client is sent close 1001 after its queue drains.
-  void shutdown_all();
-  // Every client is dropped at once (shutdown drain time is over).
-  void abort_all();
+  // Shutdown: every client is sent close 1001 after its queue drains; those
+  // still there after `drain` are dropped. `done(left)` runs once no session
+  // is admitted (open or in its handshake), or `give_up` after the drain
+  // time, `left` being the sessions still admitted. Each session refers to
+  // the registry, so its owner must outlive every one: a non-zero `left`
+  // tells it that some still may not have ended.
+  void close_all(std::chrono::steady_clock::duration drain, std::chrono::steady_clock::duration give_up,
+                 std::function<void(std::size_t left)> done);
   // A reload removed a stream: its subscribers are told and unsubscribed.
   void retire_stream(relay::StreamId id);
 
@@ -96,6 +102,9 @@ class ClientRegistry {
 
  private:
   void flush_dirty();
+  void shutdown_all();
+  void abort_all();
+  void wait_for_sessions(std::function<void(std::size_t left)> done);
 
   net::io_context& ioc_;
   config::ServerConfig config_;
@@ -112,6 +121,10 @@ class ClientRegistry {
   std::uint64_t published_at_post_ = 0;
   unsigned deferrals_ = 0;
   SessionHooks* hooks_ = nullptr;
+  net::steady_timer close_timer_;
+  std::chrono::steady_clock::time_point drain_deadline_{};
+  std::chrono::steady_clock::time_point give_up_at_{};
+  bool drain_over_ = false;
 };
 
 }  // namespace tickrelay::downstream
