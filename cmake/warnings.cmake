@@ -40,3 +40,18 @@ function(tickrelay_target target)
     target_compile_options(${target} PRIVATE -march=${TICKRELAY_ARCH})
   endif()
 endfunction()
+
+# A component's GoogleTest executable, tickrelay_<component>_test, registered
+# with CTest as unit.<component>.*. Unit tests may use the component's
+# private headers (src/), which no other component sees.
+function(tickrelay_component_tests component)
+  if(NOT TICKRELAY_BUILD_TESTS)
+    return()
+  endif()
+  set(target tickrelay_${component}_test)
+  add_executable(${target} ${ARGN})
+  target_include_directories(${target} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src)
+  target_link_libraries(${target} PRIVATE tickrelay::${component} tickrelay::test_support GTest::gtest_main)
+  tickrelay_target(${target})
+  gtest_discover_tests(${target} TEST_PREFIX "unit.${component}." PROPERTIES LABELS unit)
+endfunction()

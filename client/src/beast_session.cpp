@@ -5,7 +5,7 @@
 #include <boost/beast/websocket/ssl.hpp>
 
 #include "load_worker.hpp"
-#include "tls_context.hpp"
+#include "tickrelay/wire/tls_context.hpp"
 
 namespace tickrelay::client {
 namespace websocket = beast::websocket;
@@ -58,7 +58,7 @@ void BeastSession<NextLayer>::on_connect(error_code ec) {
   if constexpr (kIsTls<NextLayer>) {
     const auto& setup = worker_.setup();
     const TargetSpec& spec = setup.options.targets[target_];
-    if (!prepare_client_tls_stream(ws_.next_layer().native_handle(), spec.host, !setup.options.insecure)) {
+    if (!wire::prepare_client_tls_stream(ws_.next_layer().native_handle(), spec.host, !setup.options.insecure)) {
       return fail(net::error::invalid_argument, "TLS setup");
     }
     ws_.next_layer().async_handshake(ssl::stream_base::client,

@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "net.hpp"
+#include "tickrelay/wire/asio.hpp"
 #include "session.hpp"
 
 namespace tickrelay::client {

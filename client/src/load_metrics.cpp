@@ -3,8 +3,8 @@
 #include <unistd.h>
 
 #include "load_worker.hpp"
-#include "metrics/family_builder.hpp"
-#include "metrics/process_stats.hpp"
+#include "tickrelay/observe/family_builder.hpp"
+#include "tickrelay/observe/process_stats.hpp"
 
 namespace tickrelay::client {
 using prometheus::MetricType;
@@ -16,25 +16,25 @@ const std::vector<double>& LoadMetrics::latency_bounds() {
 }
 
 std::vector<prometheus::MetricFamily> LoadMetrics::collect() const {
-  auto messages = metrics::make_family("tickrelay_load_messages_total", "Market messages received.", MetricType::Counter);
-  auto bytes = metrics::make_family("tickrelay_load_bytes_total", "Payload bytes of market messages received.", MetricType::Counter);
-  auto latency = metrics::make_family("tickrelay_load_latency_seconds",
+  auto messages = observe::make_family("tickrelay_load_messages_total", "Market messages received.", MetricType::Counter);
+  auto bytes = observe::make_family("tickrelay_load_bytes_total", "Payload bytes of market messages received.", MetricType::Counter);
+  auto latency = observe::make_family("tickrelay_load_latency_seconds",
                                       "Receive time minus the event time E of each market message.", MetricType::Histogram);
-  auto connections = metrics::make_family("tickrelay_load_connections", "WebSocket connections up.", MetricType::Gauge);
-  auto planned = metrics::make_family("tickrelay_load_connections_planned", "Connections the run asks for.", MetricType::Gauge);
-  auto errors = metrics::make_family("tickrelay_load_errors_total", "Failed connection attempts plus dropped connections.",
+  auto connections = observe::make_family("tickrelay_load_connections", "WebSocket connections up.", MetricType::Gauge);
+  auto planned = observe::make_family("tickrelay_load_connections_planned", "Connections the run asks for.", MetricType::Gauge);
+  auto errors = observe::make_family("tickrelay_load_errors_total", "Failed connection attempts plus dropped connections.",
                                      MetricType::Counter);
-  auto reconnects = metrics::make_family("tickrelay_load_reconnects_total", "Connections re-established after a drop.",
+  auto reconnects = observe::make_family("tickrelay_load_reconnects_total", "Connections re-established after a drop.",
                                          MetricType::Counter);
-  auto gaps = metrics::make_family("tickrelay_load_gaps_total", "Messages missing from per-stream id sequences.",
+  auto gaps = observe::make_family("tickrelay_load_gaps_total", "Messages missing from per-stream id sequences.",
                                    MetricType::Counter);
-  auto duplicates = metrics::make_family("tickrelay_load_duplicates_total", "Repeated or backwards sequence ids.",
+  auto duplicates = observe::make_family("tickrelay_load_duplicates_total", "Repeated or backwards sequence ids.",
                                          MetricType::Counter);
-  auto malformed = metrics::make_family("tickrelay_load_malformed_total", "Messages that were not Binance JSON.",
+  auto malformed = observe::make_family("tickrelay_load_malformed_total", "Messages that were not Binance JSON.",
                                         MetricType::Counter);
-  auto server_cpu = metrics::make_family("tickrelay_load_server_cpu_seconds_total",
+  auto server_cpu = observe::make_family("tickrelay_load_server_cpu_seconds_total",
                                          "CPU seconds of the measured server process (--server-pid).", MetricType::Counter);
-  auto server_rss = metrics::make_family("tickrelay_load_server_resident_memory_bytes",
+  auto server_rss = observe::make_family("tickrelay_load_server_resident_memory_bytes",
                                          "Resident memory of the measured server process (--server-pid).", MetricType::Gauge);
 
   const auto& bounds = latency_bounds();
@@ -44,7 +44,7 @@ std::vector<prometheus::MetricFamily> LoadMetrics::collect() const {
 
   for (std::size_t t = 0; t < options_.targets.size(); ++t) {
     const TargetSpec& spec = options_.targets[t];
-    const metrics::Labels labels{{"impl", spec.impl}, {"target", spec.url}};
+    const observe::Labels labels{{"impl", spec.impl}, {"target", spec.url}};
     std::uint64_t sum_messages = 0, sum_bytes = 0, up = 0, errs = 0, recon = 0, lost = 0, dups = 0, bad = 0;
     LatencyRecorder merged;
     for (const auto& worker : workers_) {
@@ -59,31 +59,31 @@ std::vector<prometheus::MetricFamily> LoadMetrics::collect() const {
       bad += tally.malformed.get();
       merged.merge_from(tally.latency);
     }
-    messages.metric.push_back(metrics::counter_metric(labels, double(sum_messages)));
-    bytes.metric.push_back(metrics::counter_metric(labels, double(sum_bytes)));
-    connections.metric.push_back(metrics::gauge_metric(labels, double(up)));
-    planned.metric.push_back(metrics::gauge_metric(labels, double(options_.connections)));
-    errors.metric.push_back(metrics::counter_metric(labels, double(errs)));
-    reconnects.metric.push_back(metrics::counter_metric(labels, double(recon)));
-    gaps.metric.push_back(metrics::counter_metric(labels, double(lost)));
-    duplicates.metric.push_back(metrics::counter_metric(labels, double(dups)));
-    malformed.metric.push_back(metrics::counter_metric(labels, double(bad)));
+    messages.metric.push_back(observe::counter_metric(labels, double(sum_messages)));
+    bytes.metric.push_back(observe::counter_metric(labels, double(sum_bytes)));
+    connections.metric.push_back(observe::gauge_metric(labels, double(up)));
+    planned.metric.push_back(observe::gauge_metric(labels, double(options_.connections)));
+    errors.metric.push_back(observe::counter_metric(labels, double(errs)));
+    reconnects.metric.push_back(observe::counter_metric(labels, double(recon)));
+    gaps.metric.push_back(observe::counter_metric(labels, double(lost)));
+    duplicates.metric.push_back(observe::counter_metric(labels, double(dups)));
+    malformed.metric.push_back(observe::counter_metric(labels, double(bad)));
     merged.bucket_counts(bounds_ns, counts);
-    latency.metric.push_back(metrics::histogram_metric(labels, bounds, counts, double(merged.sum()) / 1e9));
+    latency.metric.push_back(observe::histogram_metric(labels, bounds, counts, double(merged.sum()) / 1e9));
     if (spec.server_pid) {
-      if (const auto sample = metrics::read_process_sample(*spec.server_pid)) {
-        server_cpu.metric.push_back(metrics::counter_metric(labels, sample->cpu_seconds));
-        server_rss.metric.push_back(metrics::gauge_metric(labels, double(sample->resident_bytes)));
+      if (const auto sample = observe::read_process_sample(*spec.server_pid)) {
+        server_cpu.metric.push_back(observe::counter_metric(labels, sample->cpu_seconds));
+        server_rss.metric.push_back(observe::gauge_metric(labels, double(sample->resident_bytes)));
       }
     }
   }
 
-  auto cpu = metrics::make_family("tickrelay_load_cpu_seconds_total", "CPU seconds of this load client.", MetricType::Counter);
-  auto rss = metrics::make_family("tickrelay_load_resident_memory_bytes", "Resident memory of this load client.",
+  auto cpu = observe::make_family("tickrelay_load_cpu_seconds_total", "CPU seconds of this load client.", MetricType::Counter);
+  auto rss = observe::make_family("tickrelay_load_resident_memory_bytes", "Resident memory of this load client.",
                                   MetricType::Gauge);
-  if (const auto self = metrics::read_self_sample()) {
-    cpu.metric.push_back(metrics::counter_metric({}, self->cpu_seconds));
-    rss.metric.push_back(metrics::gauge_metric({}, double(self->resident_bytes)));
+  if (const auto self = observe::read_self_sample()) {
+    cpu.metric.push_back(observe::counter_metric({}, self->cpu_seconds));
+    rss.metric.push_back(observe::gauge_metric({}, double(self->resident_bytes)));
   }
   std::vector<prometheus::MetricFamily> families;
   for (auto* family : {&messages, &bytes, &latency, &connections, &planned, &errors, &reconnects, &gaps, &duplicates,

@@ -8,7 +8,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "build_info.hpp"
+#include "tickrelay/observe/build_info.hpp"
 #include "stream_list.hpp"
 
 namespace tickrelay::client {
@@ -61,7 +61,7 @@ ParseOutcome parse_load_options(int argc, const char* const* argv) {
   ParseOutcome outcome;
   LoadOptions options;
   CLI::App app(kDescription, "tickrelay-load");
-  app.set_version_flag("--version", std::string("tickrelay-load ") + TICKRELAY_VERSION + " (" + tickrelay::build_commit() + ")");
+  app.set_version_flag("--version", std::string("tickrelay-load ") + TICKRELAY_VERSION + " (" + tickrelay::observe::build_commit() + ")");
   app.get_formatter()->column_width(34);
 
   std::vector<std::string> urls;

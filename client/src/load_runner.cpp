@@ -9,8 +9,8 @@
 
 #include "load_metrics.hpp"
 #include "load_worker.hpp"
-#include "metrics/metrics_server.hpp"
-#include "tls_context.hpp"
+#include "tickrelay/observe/metrics_server.hpp"
+#include "tickrelay/wire/tls_context.hpp"
 
 namespace tickrelay::client {
 namespace {
@@ -69,7 +69,7 @@ void LoadRunner::prepare() {
   }
   const bool any_tls = std::any_of(options_.targets.begin(), options_.targets.end(), [](const TargetSpec& t) { return t.tls; });
   if (any_tls) {
-    tls_.emplace(make_client_tls_context(TlsClientOptions{!options_.insecure, options_.ca_file}));
+    tls_.emplace(wire::make_client_tls_context(wire::TlsClientOptions{!options_.insecure, options_.ca_file}));
     setup_->tls = &*tls_;
   }
   const auto planned = static_cast<std::int64_t>(options_.targets.size()) * options_.connections;
@@ -100,7 +100,7 @@ void LoadRunner::prepare() {
 
   if (options_.metrics_port) {
     metrics_ = std::make_unique<LoadMetrics>(options_, workers_);
-    metrics_server_ = std::make_unique<metrics::MetricsServer>(
+    metrics_server_ = std::make_unique<observe::MetricsServer>(
         control_loop_, tcp::endpoint(net::ip::make_address(options_.metrics_listen), *options_.metrics_port),
         [this] { return metrics_->collect(); },
         [this] {

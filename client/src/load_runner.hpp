@@ -14,13 +14,13 @@
 #include "latency_recorder.hpp"
 #include "live_output.hpp"
 #include "load_options.hpp"
-#include "net.hpp"
+#include "tickrelay/wire/asio.hpp"
 #include "proc_sampler.hpp"
 #include "report.hpp"
 #include "run_control.hpp"
 #include "run_setup.hpp"
 
-namespace tickrelay::metrics {
+namespace tickrelay::observe {
 class MetricsServer;
 }
 
@@ -63,7 +63,7 @@ class LoadRunner {
   std::vector<std::unique_ptr<LoadWorker>> workers_;
   std::vector<std::thread> threads_;
   std::unique_ptr<LoadMetrics> metrics_;
-  std::unique_ptr<metrics::MetricsServer> metrics_server_;
+  std::unique_ptr<observe::MetricsServer> metrics_server_;
   net::signal_set signals_;
   net::steady_timer tick_timer_;
   net::steady_timer end_timer_;

@@ -5,7 +5,7 @@
 namespace tickrelay::client {
 
 bool ProcSampler::sample(double elapsed_seconds) {
-  const auto reading = metrics::read_process_sample(pid_);
+  const auto reading = observe::read_process_sample(pid_);
   if (!reading) {
     exited_ = exited_ || samples_ > 0;
     return false;

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <optional>
 
-#include "metrics/process_stats.hpp"
+#include "tickrelay/observe/process_stats.hpp"
 
 namespace tickrelay::client {
 
@@ -33,12 +33,12 @@ class ProcSampler {
   bool sample(double elapsed_seconds);
   ProcessFigures figures() const;
   pid_t pid() const { return pid_; }
-  std::optional<metrics::ProcessSample> last() const { return last_; }
+  std::optional<observe::ProcessSample> last() const { return last_; }
 
  private:
   pid_t pid_;
-  std::optional<metrics::ProcessSample> first_;
-  std::optional<metrics::ProcessSample> last_;
+  std::optional<observe::ProcessSample> first_;
+  std::optional<observe::ProcessSample> last_;
   double first_time_ = 0;
   double last_time_ = 0;
   double resident_sum_ = 0;

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "net.hpp"
+#include "tickrelay/wire/asio.hpp"
 #include "raw_transport.hpp"
 #include "session.hpp"
 #include "ws_frame.hpp"

@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <climits>
 
-#include "tls_context.hpp"
+#include "tickrelay/wire/tls_context.hpp"
 
 namespace tickrelay::client {
 namespace {
@@ -29,7 +29,7 @@ bool RawTransport::start_tls(SSL_CTX* context, const std::string& host, bool ver
   // A server that closes without close_notify ends the stream like EOF on a
   // plain socket, instead of as a protocol error.
   SSL_set_options(ssl_, SSL_OP_IGNORE_UNEXPECTED_EOF);
-  if (!prepare_client_tls_stream(ssl_, host, verify) || SSL_set_fd(ssl_, socket_.native_handle()) != 1) {
+  if (!wire::prepare_client_tls_stream(ssl_, host, verify) || SSL_set_fd(ssl_, socket_.native_handle()) != 1) {
     return false;
   }
   SSL_set_connect_state(ssl_);

@@ -4,7 +4,7 @@
 #include <cstddef>
 #include <string>
 
-#include "net.hpp"
+#include "tickrelay/wire/asio.hpp"
 
 namespace tickrelay::client {
 

@@ -4,7 +4,7 @@
 #include <functional>
 #include <string>
 
-#include "net.hpp"
+#include "tickrelay/wire/asio.hpp"
 
 namespace tickrelay::client {
 

@@ -2,7 +2,7 @@
 #include <vector>
 
 #include "load_options.hpp"
-#include "net.hpp"
+#include "tickrelay/wire/asio.hpp"
 
 namespace tickrelay::client {
 

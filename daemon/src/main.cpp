@@ -9,13 +9,13 @@
 #include <cstdio>
 #include <iostream>
 
-#include "app.hpp"
-#include "build_info.hpp"
-#include "config/config_loader.hpp"
-#include "service/logging.hpp"
-#include "service/supervisor.hpp"
-#include "service/systemd_notifier.hpp"
-#include "upstream/shard_plan.hpp"
+#include "tickrelay/relay/app.hpp"
+#include "tickrelay/observe/build_info.hpp"
+#include "tickrelay/relay/config_loader.hpp"
+#include "tickrelay/observe/logging.hpp"
+#include "tickrelay/relay/supervisor.hpp"
+#include "tickrelay/relay/systemd_notifier.hpp"
+#include "tickrelay/relay/shard_plan.hpp"
 
 namespace {
 
@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
     return cli.exit(e) == 0 ? 0 : 2;
   }
   if (version) {
-    std::cout << "tickrelayd " << TICKRELAY_VERSION << " (" << tickrelay::build_commit() << ")\n";
+    std::cout << "tickrelayd " << TICKRELAY_VERSION << " (" << tickrelay::observe::build_commit() << ")\n";
     return 0;
   }
   if (!check_path.empty()) return check_config(check_path);
@@ -74,16 +74,16 @@ int main(int argc, char** argv) {
     std::cerr << "tickrelayd: config error: " << e.what() << "\n";
     return 1;
   }
-  auto log = tickrelay::service::make_logger("tickrelayd", config.log);
+  auto log = tickrelay::observe::make_logger("tickrelayd", config.log);
   ::signal(SIGPIPE, SIG_IGN);
   raise_fd_limit();
   tickrelay::service::apply_cpu_affinity(config.cpu_affinity, *log);
 
   // One thread runs everything: tell Asio so it skips its internal locking.
   tickrelay::net::io_context ioc(1);
-  tickrelay::metrics::RelayCounters counters;
+  tickrelay::fanout::RelayCounters counters;
   tickrelay::service::SystemdNotifier notifier;
-  tickrelay::App app(ioc, config, *log, counters);
+  tickrelay::relay::App app(ioc, config, *log, counters);
   try {
     app.start();
   } catch (const std::exception& e) {

@@ -6,7 +6,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <iostream>
 
-#include "service/logging.hpp"
+#include "tickrelay/observe/logging.hpp"
 #include "sim_options.hpp"
 #include "sim_server.hpp"
 
@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
     return parsed.exit_code;
   }
   auto& options = *parsed.options;
-  auto log = tickrelay::service::make_logger("tickrelay-sim", {options.log_level, "stderr"});
+  auto log = tickrelay::observe::make_logger("tickrelay-sim", {options.log_level, "stderr"});
   ::signal(SIGPIPE, SIG_IGN);
   tickrelay::net::io_context ioc(1);
   std::unique_ptr<tickrelay::sim::SimServer> server;

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <system_error>
 
-#include "build_info.hpp"
+#include "tickrelay/observe/build_info.hpp"
 
 namespace tickrelay::sim {
 namespace {
@@ -130,7 +130,7 @@ SimOptionsResult parse_sim_options(int argc, const char* const* argv) {
   SimOptions options;
   RawFlags raw;
   CLI::App app{"tickrelay-sim: a local exchange simulator speaking Binance's market-data stream protocol"};
-  app.set_version_flag("--version", std::string("tickrelay-sim ") + TICKRELAY_VERSION + " (" + tickrelay::build_commit() + ")");
+  app.set_version_flag("--version", std::string("tickrelay-sim ") + TICKRELAY_VERSION + " (" + tickrelay::observe::build_commit() + ")");
   app.get_formatter()->column_width(36);
 
   app.add_option("--listen", raw.listen, "HOST:PORT to listen on (port 0: any free port)")->capture_default_str();

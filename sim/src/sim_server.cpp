@@ -5,13 +5,14 @@
 #include <algorithm>
 #include <chrono>
 
-#include "downstream/client_registry.hpp"
-#include "downstream/listener.hpp"
+#include "tickrelay/fanout/client_registry.hpp"
+#include "tickrelay/fanout/listener.hpp"
 #include "event_renderer.hpp"
-#include "relay/frame.hpp"
-#include "relay/stream_name.hpp"
+#include "tickrelay/fanout/frame.hpp"
+#include "tickrelay/fanout/stream_name.hpp"
 #include "stream_spec.hpp"
-#include "tls_context.hpp"
+#include "tickrelay/wire/tls_context.hpp"
+#include "tickrelay/wire/endpoint.hpp"
 
 namespace tickrelay::sim {
 namespace {
@@ -31,15 +32,15 @@ Endpoint endpoint_of(std::string_view prefix) {
   return Endpoint::spot;
 }
 
-relay::FramePtr text_frame(std::string_view payload) {
-  std::string wire(relay::frame_header_size(payload.size()) + payload.size(), '\0');
-  const auto header = relay::write_frame_header(wire.data(), payload.size());
+fanout::FramePtr text_frame(std::string_view payload) {
+  std::string wire(fanout::frame_header_size(payload.size()) + payload.size(), '\0');
+  const auto header = fanout::write_frame_header(wire.data(), payload.size());
   std::copy(payload.begin(), payload.end(), wire.begin() + static_cast<std::ptrdiff_t>(header));
-  return relay::Frame::from_wire(wire);
+  return fanout::Frame::from_wire(wire);
 }
 
-config::ServerConfig server_config(const SimOptions& options) {
-  config::ServerConfig server;
+fanout::ServerConfig server_config(const SimOptions& options) {
+  fanout::ServerConfig server;
   server.listen = options.listen_host + ":" + std::to_string(options.listen_port);
   server.max_clients = 100000;
   server.max_clients_per_ip = 0;
@@ -65,18 +66,18 @@ SimServer::SimServer(net::io_context& ioc, SimOptions options, spdlog::logger& l
       pacer_(options_.rate),
       faults_(options_.faults, Clock::now()),
       tick_timer_(ioc) {
-  if (!options_.plain) tls_ = std::make_unique<ssl::context>(make_server_tls_context(options_.tls_cert_file, options_.tls_key_file));
-  registry_ = std::make_unique<downstream::ClientRegistry>(ioc_, server_config(options_), router_,
-                                                           static_cast<downstream::StreamCatalog&>(*this), counters_,
+  if (!options_.plain) tls_ = std::make_unique<ssl::context>(wire::make_server_tls_context(options_.tls_cert_file, options_.tls_key_file));
+  registry_ = std::make_unique<fanout::ClientRegistry>(ioc_, server_config(options_), router_,
+                                                           static_cast<fanout::StreamCatalog&>(*this), counters_,
                                                            log_);
-  registry_->set_hooks(static_cast<downstream::SessionHooks*>(this));
-  listener_ = std::make_shared<downstream::Listener>(ioc_, *registry_, tls_.get());
+  registry_->set_hooks(static_cast<fanout::SessionHooks*>(this));
+  listener_ = std::make_shared<fanout::Listener>(ioc_, *registry_, tls_.get());
 }
 
 SimServer::~SimServer() = default;
 
 void SimServer::start() {
-  listener_->listen(downstream::parse_endpoint(registry_->config().listen));
+  listener_->listen(wire::parse_endpoint(registry_->config().listen));
   listener_->start();
 }
 
@@ -93,16 +94,16 @@ void SimServer::stop(std::function<void(std::size_t left)> done) {
 
 tcp::endpoint SimServer::local_endpoint() const { return listener_->local_endpoint(); }
 
-relay::StreamId SimServer::resolve(std::string_view name, std::string_view prefix, bool microsecond,
+fanout::StreamId SimServer::resolve(std::string_view name, std::string_view prefix, bool microsecond,
                                    std::string& error) {
   const auto parsed = parse_stream_spec(name, options_.symbols);
   if (!parsed) {
     error = "invalid stream `" + std::string(name) + "`: " + std::string(describe(parsed.error));
-    return relay::kNoStream;
+    return fanout::kNoStream;
   }
   const auto endpoint = endpoint_of(prefix);
-  const auto relay_kind = relay::parse_stream_name(name);
-  const auto kind = relay_kind ? relay_kind->kind : relay::StreamKind::trade;
+  const auto relay_kind = fanout::parse_stream_name(name);
+  const auto kind = relay_kind ? relay_kind->kind : fanout::StreamKind::trade;
   const std::string unit = microsecond ? "us" : "ms";
   if (!served_on(parsed.spec->kind, endpoint)) {
     // Binance accepts a stream asked on the wrong path and sends nothing.
@@ -115,7 +116,7 @@ relay::StreamId SimServer::resolve(std::string_view name, std::string_view prefi
   if (channels_.size() <= stream) channels_.resize(stream + 1);
   auto& channel = channels_[stream];
   auto& id = channel.by_unit[microsecond ? 1 : 0];
-  if (id == relay::kNoStream) {
+  if (id == fanout::kNoStream) {
     id = router_.add_stream(std::to_string(stream) + "|" + unit + "|" + std::string(name), kind, false);
     if (display_names_.size() <= id) display_names_.resize(id + 1);
     display_names_[id] = std::string(name);
@@ -147,8 +148,8 @@ void SimServer::tick() {
     const auto stream = pacer_.next_stream();
     auto& channel = channels_[stream];
     const bool wanted[2] = {
-        channel.by_unit[0] != relay::kNoStream && router_.subscriber_count(channel.by_unit[0]) > 0,
-        channel.by_unit[1] != relay::kNoStream && router_.subscriber_count(channel.by_unit[1]) > 0};
+        channel.by_unit[0] != fanout::kNoStream && router_.subscriber_count(channel.by_unit[0]) > 0,
+        channel.by_unit[1] != fanout::kNoStream && router_.subscriber_count(channel.by_unit[1]) > 0};
     if (!wanted[0] && !wanted[1]) {
       // Nobody listens any more: the stream leaves the rotation until asked again.
       pacer_.remove_stream(stream);
@@ -165,23 +166,23 @@ void SimServer::tick() {
       if (!wanted[unit]) continue;
       render_event(event, {model_.product(stream), unit == 1 ? TimeUnit::microsecond : TimeUnit::millisecond},
                    payload_);
-      router_.publish(relay::Frame::from_payload(name, payload_, channel.by_unit[unit], now_us, now));
+      router_.publish(fanout::Frame::from_payload(name, payload_, channel.by_unit[unit], now_us, now));
     }
   }
   schedule_tick();
 }
 
-std::string SimServer::path_of(const downstream::RequestTarget& target) {
+std::string SimServer::path_of(const fanout::RequestTarget& target) {
   return target.prefix + (target.combined ? "/stream" : "/ws");
 }
 
-bool SimServer::admit(const downstream::RequestTarget& target) {
+bool SimServer::admit(const fanout::RequestTarget& target) {
   const bool ok = faults_.admit(path_of(target), Clock::now());
   if (!ok) log_.info("connection refused by fault plan path={}", path_of(target));
   return ok;
 }
 
-void SimServer::opened(downstream::SessionControl& control) {
+void SimServer::opened(fanout::SessionControl& control) {
   Connection connection;
   connection.faults = faults_.open(path_of(control.target()), Clock::now());
   connection.fault_timer = std::make_unique<net::steady_timer>(ioc_);
@@ -191,7 +192,7 @@ void SimServer::opened(downstream::SessionControl& control) {
   schedule_ping(control);
 }
 
-void SimServer::closed(downstream::SessionControl& control) {
+void SimServer::closed(fanout::SessionControl& control) {
   const auto it = connections_.find(&control);
   if (it == connections_.end()) return;
   it->second.fault_timer->cancel();
@@ -199,7 +200,7 @@ void SimServer::closed(downstream::SessionControl& control) {
   connections_.erase(it);
 }
 
-void SimServer::schedule_ping(downstream::SessionControl& control) {
+void SimServer::schedule_ping(fanout::SessionControl& control) {
   if (options_.ping_interval.count() == 0) return;
   auto& timer = *connections_.at(&control).ping_timer;
   timer.expires_after(options_.ping_interval);
@@ -210,7 +211,7 @@ void SimServer::schedule_ping(downstream::SessionControl& control) {
   });
 }
 
-void SimServer::check_faults(downstream::SessionControl& control) {
+void SimServer::check_faults(fanout::SessionControl& control) {
   auto it = connections_.find(&control);
   if (it == connections_.end()) return;
   auto& connection = it->second;
@@ -254,8 +255,8 @@ void SimServer::check_faults(downstream::SessionControl& control) {
   });
 }
 
-downstream::SessionHooks::FrameAction SimServer::on_frame(downstream::SessionControl& control,
-                                                         const relay::FramePtr& frame) {
+fanout::SessionHooks::FrameAction SimServer::on_frame(fanout::SessionControl& control,
+                                                         const fanout::FramePtr& frame) {
   auto& connection = connections_.at(&control);
   if (connection.stalled) return {};
   const auto decision = faults_.on_frame(connection.faults);

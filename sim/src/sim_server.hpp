@@ -9,27 +9,27 @@
 #include <unordered_map>
 #include <vector>
 
-#include "downstream/session_hooks.hpp"
-#include "downstream/stream_catalog.hpp"
+#include "tickrelay/fanout/session_hooks.hpp"
+#include "tickrelay/fanout/stream_catalog.hpp"
 #include "event_pacer.hpp"
 #include "fault_plan.hpp"
 #include "market_model.hpp"
-#include "metrics/relay_counters.hpp"
-#include "net.hpp"
-#include "relay/router.hpp"
+#include "tickrelay/fanout/relay_counters.hpp"
+#include "tickrelay/wire/asio.hpp"
+#include "tickrelay/fanout/router.hpp"
 #include "sim_options.hpp"
 
 namespace spdlog {
 class logger;
 }
-namespace tickrelay::downstream {
+namespace tickrelay::fanout {
 class ClientRegistry;
 class Listener;
-}  // namespace tickrelay::downstream
+}  // namespace tickrelay::fanout
 
 namespace tickrelay::sim {
 
-class SimServer final : private downstream::StreamCatalog, private downstream::SessionHooks {
+class SimServer final : private fanout::StreamCatalog, private fanout::SessionHooks {
  public:
   SimServer(net::io_context& ioc, SimOptions options, spdlog::logger& log);
   ~SimServer();
@@ -46,7 +46,7 @@ class SimServer final : private downstream::StreamCatalog, private downstream::S
   // A model stream and the router streams its subscribers use, one per time
   // unit (the payload differs).
   struct Channel {
-    relay::StreamId by_unit[2] = {relay::kNoStream, relay::kNoStream};
+    fanout::StreamId by_unit[2] = {fanout::kNoStream, fanout::kNoStream};
     bool in_pacer = false;
   };
   struct Connection {
@@ -56,35 +56,35 @@ class SimServer final : private downstream::StreamCatalog, private downstream::S
     bool stalled = false;
   };
 
-  relay::StreamId resolve(std::string_view name, std::string_view prefix, bool microsecond,
+  fanout::StreamId resolve(std::string_view name, std::string_view prefix, bool microsecond,
                           std::string& error) override;
-  bool admit(const downstream::RequestTarget& target) override;
-  void opened(downstream::SessionControl& control) override;
-  void closed(downstream::SessionControl& control) override;
-  FrameAction on_frame(downstream::SessionControl& control, const relay::FramePtr& frame) override;
+  bool admit(const fanout::RequestTarget& target) override;
+  void opened(fanout::SessionControl& control) override;
+  void closed(fanout::SessionControl& control) override;
+  FrameAction on_frame(fanout::SessionControl& control, const fanout::FramePtr& frame) override;
 
   void schedule_tick();
   void tick();
-  void check_faults(downstream::SessionControl& control);
-  void schedule_ping(downstream::SessionControl& control);
-  static std::string path_of(const downstream::RequestTarget& target);
+  void check_faults(fanout::SessionControl& control);
+  void schedule_ping(fanout::SessionControl& control);
+  static std::string path_of(const fanout::RequestTarget& target);
 
   net::io_context& ioc_;
   SimOptions options_;
   spdlog::logger& log_;
-  metrics::RelayCounters counters_;
-  relay::Router router_;
+  fanout::RelayCounters counters_;
+  fanout::Router router_;
   MarketModel model_;
   EventPacer pacer_;
   FaultPlan faults_;
   std::unique_ptr<ssl::context> tls_;
-  std::unique_ptr<downstream::ClientRegistry> registry_;
-  std::shared_ptr<downstream::Listener> listener_;
+  std::unique_ptr<fanout::ClientRegistry> registry_;
+  std::shared_ptr<fanout::Listener> listener_;
   net::steady_timer tick_timer_;
   bool tick_armed_ = false;
   std::vector<Channel> channels_;                 // by model stream
   std::vector<std::string> display_names_;        // by router stream: the name clients asked for
-  std::unordered_map<downstream::SessionControl*, Connection> connections_;
+  std::unordered_map<fanout::SessionControl*, Connection> connections_;
   std::string payload_;
   bool stopped_ = false;
 };

@@ -27,7 +27,7 @@ TEST(ProcSampler, ReadsAnotherProcessFromProc) {
   EXPECT_GT(f.resident_avg, 0.0);
   EXPECT_GE(f.samples, 2u);
   // /bin/sh is far smaller than this test binary.
-  const auto self = metrics::read_self_sample();
+  const auto self = observe::read_self_sample();
   ASSERT_TRUE(self);
   EXPECT_LT(f.resident_peak, self->resident_bytes);
 }

@@ -1,0 +1,130 @@
+#pragma once
+// The set of connected clients and what they share: limits, the router, the
+// counters, and the one posted task that flushes every client with pending
+// frames, so frames published in one turn of the loop leave in one write per
+// client.
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include "tickrelay/fanout/server_config.hpp"
+#include "tickrelay/fanout/relay_counters.hpp"
+#include "tickrelay/wire/asio.hpp"
+#include "tickrelay/fanout/router.hpp"
+
+namespace spdlog {
+class logger;
+}
+
+namespace tickrelay::fanout {
+
+class StreamCatalog;
+class SessionHooks;
+
+class ClientSessionBase : public fanout::Subscriber, public std::enable_shared_from_this<ClientSessionBase> {
+ public:
+  virtual ~ClientSessionBase() = default;
+  virtual void flush() = 0;
+  // Close with 1001 once what is queued has been written.
+  virtual void shutdown() = 0;
+  // Drop the connection now, with no close handshake.
+  virtual void abort() = 0;
+  // The relay no longer carries `id` (reload removed it): drop it and tell
+  // the client.
+  virtual void stream_retired(fanout::StreamId id) = 0;
+};
+
+class ClientRegistry {
+ public:
+  // Counts a client against max_clients and max_clients_per_ip from its
+  // handshake until its session ends.
+  class Admission {
+   public:
+    Admission() = default;
+    Admission(ClientRegistry* registry, net::ip::address address) : registry_(registry), address_(address) {}
+    Admission(Admission&& other) noexcept : registry_(std::exchange(other.registry_, nullptr)), address_(other.address_) {}
+    Admission& operator=(Admission&& other) noexcept;
+    Admission(const Admission&) = delete;
+    Admission& operator=(const Admission&) = delete;
+    ~Admission() { release(); }
+    const net::ip::address& address() const { return address_; }
+
+   private:
+    void release();
+    ClientRegistry* registry_ = nullptr;
+    net::ip::address address_;
+  };
+
+  ClientRegistry(net::io_context& ioc, const ServerConfig& config, fanout::Router& router,
+                 StreamCatalog& catalog, fanout::RelayCounters& counters, spdlog::logger& log);
+
+  // An admission, or why the client is refused.
+  std::optional<Admission> admit(const net::ip::address& address, fanout::RefusalReason& refusal);
+
+  void add(ClientSessionBase* session) { sessions_.insert(session); }
+  void remove(ClientSessionBase* session) { sessions_.erase(session); }
+  std::size_t size() const { return sessions_.size(); }
+  std::size_t admitted() const { return admitted_; }
+
+  // The session has frames to write. Sessions are flushed together once a
+  // whole turn of the loop passes without a new frame being published, so
+  // frames read back to back upstream leave in one write per client.
+  void mark_dirty(std::shared_ptr<ClientSessionBase> session);
+
+  // Shutdown: every client is sent close 1001 after its queue drains; those
+  // still there after `drain` are dropped. `done(left)` runs once no session
+  // is admitted (open or in its handshake), or `give_up` after the drain
+  // time, `left` being the sessions still admitted. Each session refers to
+  // the registry, so its owner must outlive every one: a non-zero `left`
+  // tells it that some still may not have ended.
+  void close_all(std::chrono::steady_clock::duration drain, std::chrono::steady_clock::duration give_up,
+                 std::function<void(std::size_t left)> done);
+  // A reload removed a stream: its subscribers are told and unsubscribed.
+  void retire_stream(fanout::StreamId id);
+
+  // Hooks every session calls (the simulator's faults); null for the relay.
+  void set_hooks(SessionHooks* hooks) { hooks_ = hooks; }
+  SessionHooks* hooks() const { return hooks_; }
+
+  void apply(const ServerConfig& config) { config_ = config; }
+  const ServerConfig& config() const { return config_; }
+  net::io_context& io() { return ioc_; }
+  fanout::Router& router() { return router_; }
+  StreamCatalog& catalog() { return catalog_; }
+  fanout::RelayCounters& counters() { return counters_; }
+  spdlog::logger& log() { return log_; }
+
+ private:
+  void flush_dirty();
+  void shutdown_all();
+  void abort_all();
+  void wait_for_sessions(std::function<void(std::size_t left)> done);
+
+  net::io_context& ioc_;
+  ServerConfig config_;
+  fanout::Router& router_;
+  StreamCatalog& catalog_;
+  fanout::RelayCounters& counters_;
+  spdlog::logger& log_;
+  std::unordered_set<ClientSessionBase*> sessions_;
+  std::map<net::ip::address, std::size_t> per_address_;
+  std::size_t admitted_ = 0;
+  std::vector<std::shared_ptr<ClientSessionBase>> dirty_;
+  std::vector<std::shared_ptr<ClientSessionBase>> flushing_;
+  bool flush_posted_ = false;
+  std::uint64_t published_at_post_ = 0;
+  unsigned deferrals_ = 0;
+  SessionHooks* hooks_ = nullptr;
+  net::steady_timer close_timer_;
+  std::chrono::steady_clock::time_point drain_deadline_{};
+  std::chrono::steady_clock::time_point give_up_at_{};
+  bool drain_over_ = false;
+};
+
+}  // namespace tickrelay::fanout

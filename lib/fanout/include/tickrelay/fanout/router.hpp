@@ -1,0 +1,73 @@
+#pragma once
+// Stream name to subscribers. publish() hands one Frame to every subscriber of
+// its stream: a pointer each, no copy, no allocation. Subscribers must not
+// change subscriptions from inside deliver(); doing so is refused loudly
+// (a publish never edits the set it walks).
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "tickrelay/fanout/frame.hpp"
+#include "tickrelay/fanout/stream_name.hpp"
+
+namespace tickrelay::fanout {
+
+class Subscriber {
+ public:
+  virtual void deliver(const FramePtr& frame) = 0;
+
+ protected:
+  ~Subscriber() = default;
+};
+
+class Router {
+ public:
+  // Makes a stream known (idempotent) and returns its id. `replay`: keep the
+  // latest frame for new subscribers.
+  StreamId add_stream(std::string_view name, StreamKind kind, bool replay);
+  // Forgets a stream: its last value is dropped; subscribers keep their
+  // registration until they unsubscribe. Returns the subscribers it had.
+  std::vector<Subscriber*> retire_stream(StreamId id);
+  StreamId find(std::string_view name) const;  // kNoStream if unknown
+  bool carried(StreamId id) const { return id < streams_.size() && streams_[id].carried; }
+  std::string_view name(StreamId id) const { return streams_[id].name; }
+  StreamKind kind(StreamId id) const { return streams_[id].kind; }
+  std::size_t stream_count() const { return streams_.size(); }
+  std::size_t carried_count() const;
+
+  void subscribe(StreamId id, Subscriber* subscriber);
+  void unsubscribe(StreamId id, Subscriber* subscriber);
+  std::size_t subscriber_count(StreamId id) const { return streams_[id].subscribers.size(); }
+
+  // Latest frame of a replayed stream, or null.
+  const FramePtr& last_value(StreamId id) const { return streams_[id].last; }
+  void set_replay(StreamId id, bool replay);
+
+  void publish(const FramePtr& frame);
+  // Frames published so far; lets writers see whether more arrived.
+  std::uint64_t published() const { return published_; }
+
+ private:
+  struct Entry {
+    std::string name;
+    StreamKind kind;
+    bool carried = true;
+    bool replay = false;
+    std::vector<Subscriber*> subscribers;
+    FramePtr last;
+  };
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  void check_not_publishing(const char* what) const;
+
+  std::vector<Entry> streams_;
+  std::unordered_map<std::string, StreamId, NameHash, std::equal_to<>> ids_;
+  bool publishing_ = false;
+  std::uint64_t published_ = 0;
+};
+
+}  // namespace tickrelay::fanout

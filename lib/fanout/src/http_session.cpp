@@ -1,0 +1,157 @@
+#include "http_session.hpp"
+
+#include <openssl/crypto.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <chrono>
+
+#include "client_session.hpp"
+#include "tickrelay/fanout/request_target.hpp"
+#include "tickrelay/fanout/session_hooks.hpp"
+
+namespace tickrelay::fanout {
+namespace {
+
+namespace http = beast::http;
+using fanout::RefusalReason;
+
+template <class Stream>
+class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
+ public:
+  template <class... Args>
+  HttpSession(ClientRegistry& registry, Args&&... args)
+      : stream_(std::forward<Args>(args)...), registry_(registry), deadline_(registry.io()) {
+    parser_.header_limit(static_cast<std::uint32_t>(registry.config().max_request_bytes));
+    parser_.body_limit(0);
+  }
+
+  void run() {
+    deadline_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(registry_.config().handshake_timeout_seconds)));
+    deadline_.async_wait([weak = this->weak_from_this()](error_code ec) {
+      if (auto self = weak.lock(); self && !ec) self->close();
+    });
+    if constexpr (std::is_same_v<Stream, tcp::socket>) {
+      do_read();
+    } else {
+      stream_.async_handshake(ssl::stream_base::server, [self = this->shared_from_this()](error_code ec) {
+        if (ec) return self->close();
+        self->do_read();
+      });
+    }
+  }
+
+ private:
+  tcp::socket& socket() {
+    if constexpr (std::is_same_v<Stream, tcp::socket>) return stream_;
+    else return stream_.next_layer();
+  }
+
+  void do_read() {
+    http::async_read(stream_, buffer_, parser_,
+                     [self = this->shared_from_this()](error_code ec, std::size_t) { self->on_read(ec); });
+  }
+
+  void on_read(error_code ec) {
+    if (ec == http::error::header_limit || ec == http::error::buffer_overflow)
+      return refuse(http::status::request_header_fields_too_large, "request too large", RefusalReason::bad_request);
+    if (ec == http::error::body_limit || ec == http::error::unexpected_body)
+      return refuse(http::status::bad_request, "no body expected", RefusalReason::bad_request);
+    if (ec) return close();
+    auto& request = parser_.get();
+    const auto& config = registry_.config();
+    const std::string_view target = request.target();
+    if (target.size() > config.max_path_bytes)
+      return refuse(http::status::uri_too_long, "request path too long", RefusalReason::bad_request);
+    if (!beast::websocket::is_upgrade(request)) {
+      if (request.method() == http::verb::get && target == "/healthz") return answer(http::status::ok, "ok\n");
+      return refuse(http::status::upgrade_required,
+                    "this is a WebSocket endpoint: /ws/<stream> or /stream?streams=<stream>/<stream>",
+                    RefusalReason::bad_request);
+    }
+    std::string error;
+    auto parsed = parse_request_target(target, error);
+    if (!config.auth_token.empty()) {
+      std::string_view presented = parsed ? std::string_view(parsed->token) : std::string_view{};
+      const std::string_view authorization = request[http::field::authorization];
+      if (authorization.starts_with("Bearer ")) presented = authorization.substr(7);
+      if (!token_matches(presented, config.auth_token))
+        return refuse(http::status::unauthorized, "missing or wrong access token", RefusalReason::unauthorized);
+    }
+    if (!parsed) return refuse(http::status::not_found, error, RefusalReason::bad_request);
+    if (parsed->streams.size() > config.max_streams_per_client)
+      return refuse(http::status::bad_request,
+                    "too many streams: at most " + std::to_string(config.max_streams_per_client) + " per connection",
+                    RefusalReason::bad_request);
+    if (auto* hooks = registry_.hooks(); hooks != nullptr && !hooks->admit(*parsed))
+      return refuse(http::status::service_unavailable, "connection refused for now", RefusalReason::max_clients);
+    error_code peer_ec;
+    const auto peer = socket().remote_endpoint(peer_ec);
+    if (peer_ec) return close();
+    RefusalReason refusal{};
+    auto admission = registry_.admit(peer.address(), refusal);
+    if (!admission) {
+      if (refusal == RefusalReason::max_clients)
+        return refuse(http::status::service_unavailable, "server full: max_clients reached", refusal);
+      return refuse(http::status::too_many_requests, "too many connections from your address", refusal);
+    }
+    deadline_.cancel();
+    start_client_session(std::move(stream_), parser_.release(), std::move(*parsed), registry_, std::move(*admission));
+  }
+
+  void refuse(http::status status, const std::string& reason, RefusalReason why) {
+    ++registry_.counters().handshakes_refused[static_cast<std::size_t>(why)];
+    registry_.log().debug("handshake refused status={} reason=\"{}\"", static_cast<int>(status), reason);
+    answer(status, reason + "\n");
+  }
+
+  void answer(http::status status, std::string body) {
+    auto res = std::make_shared<http::response<http::string_body>>(status, 11);
+    res->set(http::field::server, "tickrelay/" TICKRELAY_VERSION);
+    res->set(http::field::content_type, "text/plain");
+    if (status == http::status::unauthorized) res->set(http::field::www_authenticate, "Bearer");
+    if (status == http::status::service_unavailable) res->set(http::field::retry_after, "5");
+    res->keep_alive(false);
+    res->body() = std::move(body);
+    res->prepare_payload();
+    http::async_write(stream_, *res, [self = this->shared_from_this(), res](error_code, std::size_t) { self->close(); });
+  }
+
+  void close() {
+    deadline_.cancel();
+    error_code ignored;
+    socket().shutdown(tcp::socket::shutdown_both, ignored);
+    socket().close(ignored);
+  }
+
+  Stream stream_;
+  ClientRegistry& registry_;
+  net::steady_timer deadline_;
+  beast::flat_buffer buffer_;
+  http::request_parser<http::empty_body> parser_;
+};
+
+}  // namespace
+
+void start_http_session(tcp::socket socket, ClientRegistry& registry) {
+  std::make_shared<HttpSession<tcp::socket>>(registry, std::move(socket))->run();
+}
+
+void start_https_session(tcp::socket socket, ssl::context& tls, ClientRegistry& registry) {
+  std::make_shared<HttpSession<ssl::stream<tcp::socket>>>(registry, std::move(socket), tls)->run();
+}
+
+bool token_matches(std::string_view presented, std::string_view expected) {
+  // Length is not secret; the bytes are compared in constant time.
+  if (presented.size() != expected.size() || expected.empty()) return false;
+  return CRYPTO_memcmp(presented.data(), expected.data(), expected.size()) == 0;
+}
+
+}  // namespace tickrelay::fanout

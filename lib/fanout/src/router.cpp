@@ -1,0 +1,79 @@
+#include "tickrelay/fanout/router.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace tickrelay::fanout {
+
+StreamId Router::add_stream(std::string_view name, StreamKind kind, bool replay) {
+  check_not_publishing("add_stream");
+  if (const auto it = ids_.find(name); it != ids_.end()) {
+    auto& entry = streams_[it->second];
+    entry.carried = true;
+    entry.replay = replay;
+    return it->second;
+  }
+  const auto id = static_cast<StreamId>(streams_.size());
+  streams_.push_back(Entry{std::string(name), kind, true, replay, {}, {}});
+  ids_.emplace(std::string(name), id);
+  return id;
+}
+
+std::vector<Subscriber*> Router::retire_stream(StreamId id) {
+  check_not_publishing("retire_stream");
+  auto& entry = streams_[id];
+  entry.carried = false;
+  entry.last.reset();
+  return entry.subscribers;
+}
+
+StreamId Router::find(std::string_view name) const {
+  const auto it = ids_.find(name);
+  return it == ids_.end() ? kNoStream : it->second;
+}
+
+std::size_t Router::carried_count() const {
+  return static_cast<std::size_t>(std::count_if(streams_.begin(), streams_.end(), [](const Entry& e) { return e.carried; }));
+}
+
+void Router::subscribe(StreamId id, Subscriber* subscriber) {
+  check_not_publishing("subscribe");
+  streams_[id].subscribers.push_back(subscriber);
+}
+
+void Router::unsubscribe(StreamId id, Subscriber* subscriber) {
+  check_not_publishing("unsubscribe");
+  auto& subs = streams_[id].subscribers;
+  // Order among subscribers carries no meaning: swap with the last and pop.
+  if (const auto it = std::find(subs.begin(), subs.end(), subscriber); it != subs.end()) {
+    *it = subs.back();
+    subs.pop_back();
+  }
+}
+
+void Router::set_replay(StreamId id, bool replay) {
+  streams_[id].replay = replay;
+  if (!replay) streams_[id].last.reset();
+}
+
+void Router::publish(const FramePtr& frame) {
+  auto& entry = streams_[frame->stream()];
+  ++published_;
+  publishing_ = true;
+  try {
+    for (Subscriber* s : entry.subscribers) s->deliver(frame);
+  } catch (...) {
+    publishing_ = false;  // a refused re-entry is loud, not a router stuck refusing
+    throw;
+  }
+  publishing_ = false;
+  if (entry.replay) entry.last = frame;
+}
+
+void Router::check_not_publishing(const char* what) const {
+  if (publishing_) {
+    throw std::logic_error(std::string("Router::") + what + " called from inside publish(); post it instead");
+  }
+}
+
+}  // namespace tickrelay::fanout

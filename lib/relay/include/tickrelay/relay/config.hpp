@@ -1,0 +1,84 @@
+#pragma once
+// The relay's whole configuration as plain values. Every default says why; the
+// YAML keys are documented in config/README.md.
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "tickrelay/fanout/server_config.hpp"
+#include "tickrelay/observe/logging.hpp"
+
+namespace tickrelay::config {
+
+// Which Binance product an upstream speaks: it decides the path each stream
+// is routed to and the product's limits.
+enum class Product { spot, usdm_futures, coinm_futures };
+
+struct UpstreamTls {
+  bool verify = true;       // never off unless `verify: false` is written
+  std::string ca_file;      // empty: the system's CA store
+};
+
+struct UpstreamConfig {
+  std::string name;
+  std::string url;          // base URL: scheme, host, port; no stream path
+  Product product = Product::spot;
+  // As written (templates with {symbol}, and literals), kept for reload diffs.
+  std::vector<std::string> stream_patterns;
+  std::vector<std::string> symbols;  // lowercased, de-duplicated, file order
+  std::string symbols_file;          // resolved path, empty if `symbols:` used
+  // Expanded: templates x symbols plus literals, lowercased symbols, no
+  // duplicates, in configuration order.
+  std::vector<std::string> streams;
+  // Binance allows 1024 streams a connection (some futures docs say 200); the
+  // study's USD-M workload used 200.
+  std::size_t max_streams_per_connection = 200;
+  // Ask for microsecond event times (`timeUnit=MICROSECOND`) so lag and
+  // latency are measured to the microsecond.
+  bool microsecond_time = false;
+  UpstreamTls tls;
+  // Reconnect backoff: full jitter over base * 2^attempt, capped.
+  double reconnect_base_seconds = 0.5;
+  double reconnect_cap_seconds = 30.0;
+  // Binance closes a connection at 24 h; replace it 10 minutes earlier.
+  double max_connection_age_seconds = 23 * 3600 + 50 * 60;
+  // No data and no ping for this long means the connection is dead. 0 picks
+  // the product's default: 60 s for spot (pings every 20 s), 240 s for
+  // futures (pings every 3 min).
+  double stall_timeout_seconds = 0;
+  double connect_timeout_seconds = 10;
+  // Binance: 300 new connections per 5 minutes per IP.
+  std::size_t connection_rate_count = 300;
+  double connection_rate_window_seconds = 300;
+  // Binance: 5 incoming messages a second (spot), 10 (futures); 0 = product
+  // default. Pongs count too, so SUBSCRIBE pacing stays one below.
+  double message_rate_per_second = 0;
+  // Longest upstream message accepted; !ticker@arr on spot is ~500 KB.
+  std::size_t max_message_bytes = 4 << 20;
+};
+
+// Client-facing settings belong to the fan-out server, which the simulator
+// shares; the relay's config names them here.
+using ServerTls = fanout::ServerTls;
+using ServerConfig = fanout::ServerConfig;
+
+struct MetricsConfig {
+  std::string listen = "127.0.0.1:9465";  // loopback: metrics are not public
+};
+
+using LogConfig = observe::LogConfig;
+
+struct Config {
+  std::string source;  // file the config came from, for messages
+  std::vector<UpstreamConfig> upstreams;
+  ServerConfig server;
+  MetricsConfig metrics;
+  int cpu_affinity = -1;  // -1: leave the scheduler's choice
+  LogConfig log;
+};
+
+const char* product_name(Product product);
+
+}  // namespace tickrelay::config

@@ -1,0 +1,190 @@
+#include "tickrelay/relay/app.hpp"
+
+#include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
+
+#include <unistd.h>
+
+#include <random>
+#include <stdexcept>
+
+#include "tickrelay/fanout/client_registry.hpp"
+#include "tickrelay/fanout/listener.hpp"
+#include "metrics_exporter.hpp"
+#include "tickrelay/observe/metrics_server.hpp"
+#include "tickrelay/fanout/router.hpp"
+#include "tickrelay/fanout/stream_name.hpp"
+#include "tickrelay/wire/tls_context.hpp"
+#include "tickrelay/wire/endpoint.hpp"
+#include "upstream/dns_resolver.hpp"
+#include "upstream/upstream_pool.hpp"
+
+namespace tickrelay::relay {
+
+App::App(net::io_context& ioc, config::Config config, spdlog::logger& log, fanout::RelayCounters& counters)
+    : ioc_(ioc),
+      config_(std::move(config)),
+      log_(log),
+      counters_(counters),
+      router_(std::make_unique<fanout::Router>()),
+      resolver_(std::make_unique<upstream::DnsResolver>(ioc)) {
+  // Jitter only needs to differ between shards and restarts, not to be secret.
+  auto engine = std::make_shared<std::mt19937_64>(std::random_device{}());
+  pool_ = std::make_unique<upstream::UpstreamPool>(
+      ioc, *resolver_, *router_, counters_, log_, [this](fanout::StreamKind kind) { return replay_for(kind); },
+      [engine] { return std::uniform_real_distribution<double>(0.0, 1.0)(*engine); });
+  registry_ = std::make_unique<fanout::ClientRegistry>(ioc, config_.server, *router_,
+                                                           static_cast<fanout::StreamCatalog&>(*this), counters_,
+                                                           log_);
+  exporter_ = std::make_unique<relay::MetricsExporter>(counters_, *router_, *pool_);
+}
+
+App::~App() = default;
+
+bool App::replay_for(fanout::StreamKind kind) const {
+  if (!fanout::is_state_stream(kind)) return false;
+  const auto it = config_.server.replay.find(std::string(fanout::replay_family(kind)));
+  return it != config_.server.replay.end() && it->second;
+}
+
+void App::open_listener(const config::ServerConfig& server, bool adopt_systemd_socket) {
+  std::unique_ptr<ssl::context> tls;
+  if (!server.tls.cert_file.empty()) {
+    tls = std::make_unique<ssl::context>(wire::make_server_tls_context(server.tls.cert_file, server.tls.key_file));
+  }
+  auto listener = std::make_shared<fanout::Listener>(ioc_, *registry_, tls.get());
+  // systemd socket activation: the listening socket survives our restarts.
+  const int passed = adopt_systemd_socket ? sd_listen_fds(1) : 0;
+  if (passed > 0) {
+    listener->adopt(SD_LISTEN_FDS_START);
+    systemd_socket_ = true;
+    log_.info("listening on the socket passed by systemd address={}; server.listen is ignored",
+              listener->local_endpoint().address().to_string());
+    if (passed > 1) log_.warn("systemd passed more than one socket; only the first is used count={}", passed);
+  } else if (systemd_socket_ && listener_) {
+    // New TLS files on reload: the new listener takes over systemd's socket.
+    // Binding server.listen instead would leave the port systemd holds open
+    // with nobody accepting on it.
+    const int fd = ::dup(listener_->native_handle());
+    if (fd < 0) throw std::runtime_error("cannot duplicate the socket passed by systemd");
+    try {
+      listener->adopt(fd);
+    } catch (...) {
+      ::close(fd);
+      throw;
+    }
+  } else {
+    listener->listen(wire::parse_endpoint(server.listen));
+  }
+  if (listener_) listener_->stop();
+  listener_ = std::move(listener);
+  server_tls_ = std::move(tls);
+  listener_->start();
+  const auto endpoint = listener_->local_endpoint();
+  log_.info("clients listener up address={}:{} tls={}", endpoint.address().to_string(), endpoint.port(),
+            server_tls_ != nullptr);
+}
+
+void App::start() {
+  open_listener(config_.server, true);
+  metrics_server_ = std::make_unique<observe::MetricsServer>(
+      ioc_, wire::parse_endpoint(config_.metrics.listen), [this] { return exporter_->Collect(); },
+      [this] { return health(); });
+  metrics_server_->start();
+  const auto m = metrics_server_->local_endpoint();
+  log_.info("metrics listener up address={}:{}", m.address().to_string(), m.port());
+  pool_->start(config_.upstreams);
+  last_status_ = std::chrono::steady_clock::now();
+}
+
+void App::apply(const config::Config& next) {
+  // Listeners first: if a new address cannot be bound, nothing else changed.
+  const bool listen_changed = next.server.listen != config_.server.listen;
+  const bool tls_changed = next.server.tls.cert_file != config_.server.tls.cert_file ||
+                           next.server.tls.key_file != config_.server.tls.key_file;
+  if (listen_changed && systemd_socket_) {
+    log_.warn("server.listen is ignored: clients connect through the socket systemd passed listen={}",
+              next.server.listen);
+  }
+  if (tls_changed || (listen_changed && !systemd_socket_)) open_listener(next.server, false);
+  if (next.metrics.listen != config_.metrics.listen) {
+    auto server = std::make_unique<observe::MetricsServer>(
+        ioc_, wire::parse_endpoint(next.metrics.listen), [this] { return exporter_->Collect(); },
+        [this] { return health(); });
+    server->start();
+    metrics_server_->stop();
+    metrics_server_ = std::move(server);
+  }
+  const auto old_replay = config_.server.replay;
+  config_.server = next.server;
+  config_.metrics = next.metrics;
+  config_.log = next.log;
+  config_.cpu_affinity = next.cpu_affinity;
+  registry_->apply(next.server);
+  if (old_replay != next.server.replay) {
+    for (fanout::StreamId id = 0; id < router_->stream_count(); ++id) router_->set_replay(id, replay_for(router_->kind(id)));
+  }
+  const auto retired = pool_->apply(next.upstreams);
+  config_.upstreams = next.upstreams;
+  for (const auto id : retired) registry_->retire_stream(id);
+  log_.info("configuration applied streams={} retired={}", router_->carried_count(), retired.size());
+}
+
+fanout::StreamId App::resolve(std::string_view name, std::string_view, bool, std::string& error) {
+  if (const auto id = router_->find(name); id != fanout::kNoStream && router_->carried(id)) return id;
+  if (!fanout::parse_stream_name(name)) {
+    error = "invalid stream name `" + std::string(name) + "`";
+    return fanout::kNoStream;
+  }
+  if (config_.server.subscribe_on_demand) return pool_->add_on_demand(name, error);
+  error = "stream `" + std::string(name) + "` is not carried by this relay";
+  return fanout::kNoStream;
+}
+
+std::pair<bool, std::string> App::health() const {
+  if (stopping_) return {false, "shutting down"};
+  if (!listener_ || !listener_->listening()) return {false, "client listener is not open"};
+  for (const auto& shard : pool_->shard_status()) {
+    if (!shard.connected) {
+      return {false, "upstream " + shard.upstream + " shard " + std::to_string(shard.shard) + " is not connected"};
+    }
+  }
+  return {true, "ok"};
+}
+
+std::string App::status_line() {
+  const auto now = std::chrono::steady_clock::now();
+  const double elapsed = std::max(1e-3, std::chrono::duration<double>(now - last_status_).count());
+  const double in_rate = static_cast<double>(counters_.upstream_messages - last_upstream_messages_) / elapsed;
+  const double out_rate = static_cast<double>(counters_.delivered_messages - last_delivered_) / elapsed;
+  last_status_ = now;
+  last_upstream_messages_ = counters_.upstream_messages;
+  last_delivered_ = counters_.delivered_messages;
+  return fmt::format("clients={} upstream={}/{} in={:.0f} msg/s out={:.0f} msg/s", counters_.clients_connected,
+                     pool_->connected_shards(), pool_->total_shards(), in_rate, out_rate);
+}
+
+void App::shutdown(std::function<void()> done) {
+  if (stopping_) return;
+  stopping_ = true;
+  log_.info("shutting down clients={} drain={}s", registry_->size(), config_.server.shutdown_drain_seconds);
+  if (listener_) listener_->stop();
+  pool_->stop();
+  // Sessions in their handshake time out within handshake_timeout; past
+  // that, stop waiting whatever is left.
+  const auto seconds = [](double s) {
+    return std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(s));
+  };
+  registry_->close_all(seconds(config_.server.shutdown_drain_seconds),
+                       seconds(config_.server.handshake_timeout_seconds + 1),
+                       [this, done = std::move(done)](std::size_t left) {
+                         if (left != 0) log_.warn("shutdown gave up on clients clients_left={}", left);
+                         if (metrics_server_) metrics_server_->stop();
+                         done();
+                       });
+}
+
+tcp::endpoint App::client_endpoint() const { return listener_->local_endpoint(); }
+tcp::endpoint App::metrics_endpoint() const { return metrics_server_->local_endpoint(); }
+
+}  // namespace tickrelay::relay
