@@ -14,9 +14,11 @@
 #include "tickrelay/observe/metrics_server.hpp"
 #include "tickrelay/fanout/router.hpp"
 #include "tickrelay/fanout/stream_name.hpp"
+#include "tickrelay/wire/duration.hpp"
 #include "tickrelay/wire/tls_context.hpp"
 #include "tickrelay/wire/endpoint.hpp"
 #include "upstream/dns_resolver.hpp"
+#include "upstream/upstream_connection_factory.hpp"
 #include "upstream/upstream_pool.hpp"
 
 namespace tickrelay::relay {
@@ -27,11 +29,12 @@ App::App(net::io_context& ioc, config::Config config, spdlog::logger& log, fanou
       log_(log),
       counters_(counters),
       router_(std::make_unique<fanout::Router>()),
-      resolver_(std::make_unique<upstream::DnsResolver>(ioc)) {
+      resolver_(std::make_unique<upstream::DnsResolver>(ioc)),
+      connections_(std::make_unique<upstream::UpstreamConnectionFactory>(ioc, *resolver_, log)) {
   // Jitter only needs to differ between shards and restarts, not to be secret.
   auto engine = std::make_shared<std::mt19937_64>(std::random_device{}());
   pool_ = std::make_unique<upstream::UpstreamPool>(
-      ioc, *resolver_, *router_, counters_, log_, [this](fanout::StreamKind kind) { return replay_for(kind); },
+      ioc, *connections_, *router_, counters_, log_, [this](fanout::StreamKind kind) { return replay_for(kind); },
       [engine] { return std::uniform_real_distribution<double>(0.0, 1.0)(*engine); });
   registry_ = std::make_unique<fanout::ClientRegistry>(ioc, config_.server, *router_,
                                                            static_cast<fanout::StreamCatalog&>(*this), counters_,
@@ -172,11 +175,8 @@ void App::shutdown(std::function<void()> done) {
   pool_->stop();
   // Sessions in their handshake time out within handshake_timeout; past
   // that, stop waiting whatever is left.
-  const auto seconds = [](double s) {
-    return std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(s));
-  };
-  registry_->close_all(seconds(config_.server.shutdown_drain_seconds),
-                       seconds(config_.server.handshake_timeout_seconds + 1),
+  registry_->close_all(wire::to_duration(config_.server.shutdown_drain_seconds),
+                       wire::to_duration(config_.server.handshake_timeout_seconds + 1),
                        [this, done = std::move(done)](std::size_t left) {
                          if (left != 0) log_.warn("shutdown gave up on clients clients_left={}", left);
                          if (metrics_server_) metrics_server_->stop();

@@ -9,6 +9,7 @@
 #include <boost/beast/websocket/stream.hpp>
 #include <variant>
 
+#include "tickrelay/wire/duration.hpp"
 #include "tickrelay/wire/tls_context.hpp"
 #include "upstream/dns_resolver.hpp"
 
@@ -19,28 +20,9 @@ namespace websocket = beast::websocket;
 using PlainWs = websocket::stream<beast::tcp_stream>;
 using TlsWs = websocket::stream<ssl::stream<beast::tcp_stream>>;
 
-std::chrono::steady_clock::duration seconds(double s) {
-  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(s));
-}
+using wire::to_duration;
 
 }  // namespace
-
-std::string_view end_reason_label(EndReason reason) {
-  switch (reason) {
-    case EndReason::resolve_failed: return "resolve_failed";
-    case EndReason::connect_failed: return "connect_failed";
-    case EndReason::tls_failed: return "tls_failed";
-    case EndReason::handshake_failed: return "handshake_failed";
-    case EndReason::closed_by_server: return "closed_by_server";
-    case EndReason::read_error: return "read_error";
-    case EndReason::stall: return "stall";
-    case EndReason::rotation: return "rotation";
-    case EndReason::server_shutdown: return "server_shutdown";
-    case EndReason::stopped: return "stopped";
-    case EndReason::count_: break;
-  }
-  return "unknown";
-}
 
 struct UpstreamConnection::Transport {
   std::variant<PlainWs, TlsWs> ws;
@@ -91,7 +73,7 @@ void UpstreamConnection::on_resolve(error_code ec, std::vector<tcp::endpoint> en
   if (state_ == State::ended) return;
   if (ec) return end(EndReason::resolve_failed, ec);
   auto& tcp = transport_->tcp();
-  tcp.expires_after(seconds(timeouts_.connect_seconds));
+  tcp.expires_after(to_duration(timeouts_.connect_seconds));
   tcp.async_connect(endpoints, [self = shared_from_this()](error_code connect_ec, const tcp::endpoint&) {
     self->on_connect(connect_ec);
   });
@@ -139,7 +121,7 @@ void UpstreamConnection::on_handshake(error_code ec) {
   transport_->tcp().expires_never();
   transport_->visit([&](auto& ws) {
     websocket::stream_base::timeout timeouts{};
-    timeouts.handshake_timeout = seconds(timeouts_.connect_seconds);
+    timeouts.handshake_timeout = to_duration(timeouts_.connect_seconds);
     timeouts.idle_timeout = websocket::stream_base::none();
     timeouts.keep_alive_pings = false;
     ws.set_option(timeouts);
@@ -191,7 +173,7 @@ void UpstreamConnection::send_text(std::string message) {
 void UpstreamConnection::do_send() {
   if (sending_ || outbox_.empty() || state_ != State::open) return;
   // Binance counts our messages (and pongs) per second: keep below the pace.
-  const auto interval = seconds(1.0 / timeouts_.messages_per_second);
+  const auto interval = to_duration(1.0 / timeouts_.messages_per_second);
   const auto now = Clock::now();
   if (now < last_send_ + interval) {
     sending_ = true;
@@ -216,10 +198,10 @@ void UpstreamConnection::do_send() {
 }
 
 void UpstreamConnection::arm_stall_timer() {
-  stall_timer_.expires_at(last_activity_ + seconds(timeouts_.stall_seconds));
+  stall_timer_.expires_at(last_activity_ + to_duration(timeouts_.stall_seconds));
   stall_timer_.async_wait([self = shared_from_this()](error_code ec) {
     if (ec || self->state_ != State::open) return;
-    if (Clock::now() - self->last_activity_ >= seconds(self->timeouts_.stall_seconds)) {
+    if (Clock::now() - self->last_activity_ >= to_duration(self->timeouts_.stall_seconds)) {
       self->log_.warn("upstream stalled upstream={} conn={} silent_for={}s", self->label_, self->id_,
                       self->timeouts_.stall_seconds);
       return self->end(EndReason::stall, {});

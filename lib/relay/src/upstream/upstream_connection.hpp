@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "upstream/connection.hpp"
 #include "tickrelay/wire/asio.hpp"
 
 namespace spdlog {
@@ -20,72 +21,24 @@ namespace tickrelay::upstream {
 
 class DnsResolver;
 
-// Why a connection ended; a fixed set, used as a metrics label.
-enum class EndReason : std::uint8_t {
-  resolve_failed,
-  connect_failed,
-  tls_failed,
-  handshake_failed,
-  closed_by_server,
-  read_error,
-  stall,
-  rotation,
-  server_shutdown,
-  stopped,
-  count_
-};
-inline constexpr std::size_t kEndReasonCount = static_cast<std::size_t>(EndReason::count_);
-std::string_view end_reason_label(EndReason reason);
-
-struct ConnectionTarget {
-  std::string host;
-  unsigned short port = 0;
-  bool tls = false;
-  bool verify = true;
-  std::string request_target;  // /market/stream?streams=...
-};
-
-struct ConnectionTimeouts {
-  double connect_seconds = 10;        // resolve + TCP + TLS + WebSocket handshake
-  double stall_seconds = 60;          // no data and no ping for this long
-  std::size_t max_message_bytes = 4 << 20;
-  double messages_per_second = 4;     // pace of our SUBSCRIBE / UNSUBSCRIBE
-};
-
-class UpstreamConnection : public std::enable_shared_from_this<UpstreamConnection> {
+class UpstreamConnection final : public Connection, public std::enable_shared_from_this<UpstreamConnection> {
  public:
-  using Clock = std::chrono::steady_clock;
-
-  class Observer {
-   public:
-    virtual void on_open(UpstreamConnection& connection) = 0;
-    // One text message. [data, data + capacity) is readable (padding for
-    // the parser); valid only during the call.
-    virtual void on_message(UpstreamConnection& connection, const char* data, std::size_t size,
-                            std::size_t capacity, Clock::time_point received) = 0;
-    virtual void on_end(UpstreamConnection& connection, EndReason reason, const error_code& ec) = 0;
-
-   protected:
-    ~Observer() = default;
-  };
-
   UpstreamConnection(net::io_context& ioc, DnsResolver& resolver, ssl::context* tls, ConnectionTarget target,
                      ConnectionTimeouts timeouts, Observer& observer, spdlog::logger& log, std::uint64_t id,
                      std::string label);
-  ~UpstreamConnection();
+  ~UpstreamConnection() override;
 
-  void start();
-  // Queues a text message (SUBSCRIBE...), sent at the paced rate once open.
-  void send_text(std::string message);
+  void start() override;
+  void send_text(std::string message) override;
   // Closes with a WebSocket close frame; the observer hears `reason`.
-  void close(EndReason reason);
+  void close(EndReason reason) override;
 
-  bool is_open() const { return state_ == State::open; }
-  bool ended() const { return state_ == State::ended; }
-  std::uint64_t id() const { return id_; }
+  bool is_open() const override { return state_ == State::open; }
+  bool ended() const override { return state_ == State::ended; }
+  std::uint64_t id() const override { return id_; }
+  std::uint64_t messages() const override { return messages_; }
   const std::string& label() const { return label_; }
   Clock::time_point opened_at() const { return opened_at_; }
-  std::uint64_t messages() const { return messages_; }
 
  private:
   enum class State { idle, connecting, open, closing, ended };
