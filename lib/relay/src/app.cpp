@@ -101,7 +101,9 @@ void App::start() {
 }
 
 void App::apply(const config::Config& next) {
-  // Listeners first: if a new address cannot be bound, nothing else changed.
+  // What can fail comes first: the upstreams' new links and routes, then the
+  // listeners; if either throws, nothing else changed.
+  auto upstreams = pool_->prepare_apply(next.upstreams);
   const bool listen_changed = next.server.listen != config_.server.listen;
   const bool tls_changed = next.server.tls.cert_file != config_.server.tls.cert_file ||
                            next.server.tls.key_file != config_.server.tls.key_file;
@@ -127,7 +129,7 @@ void App::apply(const config::Config& next) {
   if (old_replay != next.server.replay) {
     for (fanout::StreamId id = 0; id < router_->stream_count(); ++id) router_->set_replay(id, replay_for(router_->kind(id)));
   }
-  const auto retired = pool_->apply(next.upstreams);
+  const auto retired = pool_->apply(std::move(upstreams));
   config_.upstreams = next.upstreams;
   for (const auto id : retired) registry_->retire_stream(id);
   log_.info("configuration applied streams={} retired={}", router_->carried_count(), retired.size());

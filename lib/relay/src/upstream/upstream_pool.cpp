@@ -153,23 +153,32 @@ fanout::StreamId UpstreamPool::add_on_demand(std::string_view name, std::string&
   return fanout::kNoStream;
 }
 
-std::vector<fanout::StreamId> UpstreamPool::apply(const std::vector<config::UpstreamConfig>& upstreams) {
+UpstreamPool::PreparedReload::PreparedReload() = default;
+UpstreamPool::PreparedReload::~PreparedReload() = default;
+UpstreamPool::PreparedReload::PreparedReload(PreparedReload&&) noexcept = default;
+UpstreamPool::PreparedReload& UpstreamPool::PreparedReload::operator=(PreparedReload&&) noexcept = default;
+
+UpstreamPool::PreparedReload UpstreamPool::prepare_apply(const std::vector<config::UpstreamConfig>& upstreams) {
+  PreparedReload reload;
+  reload.upstreams = upstreams;
   std::vector<config::UpstreamConfig> running;
   for (const auto& up : upstreams_) running.push_back(up->config);
-  const auto plan = plan_reload(running, upstreams);
+  reload.plan = plan_reload(running, reload.upstreams);
+  for (const auto index : reload.plan.start) reload.starting.push_back(prepare(reload.upstreams[index]));
+  for (const auto& keep : reload.plan.keep) {
+    for (const auto& s : keep.add) route_or_throw(reload.upstreams[keep.config], s);
+  }
+  return reload;
+}
+
+std::vector<fanout::StreamId> UpstreamPool::apply(PreparedReload reload) {
+  const auto& plan = reload.plan;
+  const auto& upstreams = reload.upstreams;
+  auto& starting = reload.starting;
   const auto find = [&](const std::string& name) {
     return std::find_if(upstreams_.begin(), upstreams_.end(), [&](const auto& up) { return up->config.name == name; });
   };
 
-  // Prepare everything that can throw (URL, TLS context with a new CA file,
-  // routing each new stream) while the running upstreams are untouched.
-  std::vector<std::unique_ptr<Upstream>> starting;
-  for (const auto index : plan.start) starting.push_back(prepare(upstreams[index]));
-  for (const auto& keep : plan.keep) {
-    for (const auto& s : keep.add) route_or_throw(upstreams[keep.config], s);
-  }
-
-  // Nothing below throws.
   std::vector<fanout::StreamId> retired;
   const auto retire_stream = [&](const std::string& name) {
     const auto id = router_.find(name);

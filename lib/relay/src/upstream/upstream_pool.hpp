@@ -15,6 +15,7 @@
 #include "tickrelay/wire/asio.hpp"
 #include "upstream/end_reason.hpp"
 #include "upstream/ingest.hpp"
+#include "upstream/reload_plan.hpp"
 
 namespace spdlog {
 class logger;
@@ -53,11 +54,29 @@ class UpstreamPool {
   void start(const std::vector<config::UpstreamConfig>& upstreams);
   void stop();
 
-  // Applies a reloaded configuration without dropping clients: new streams
-  // are subscribed, removed ones unsubscribed; an upstream whose URL, product
-  // or TLS changed is reconnected. Returns the streams no longer carried.
-  // Throws before changing anything when a new upstream cannot be prepared.
-  std::vector<fanout::StreamId> apply(const std::vector<config::UpstreamConfig>& upstreams);
+  struct Upstream;
+  // A reload's upstream part with everything that can throw already done.
+  struct PreparedReload {
+    PreparedReload();
+    ~PreparedReload();
+    PreparedReload(PreparedReload&&) noexcept;
+    PreparedReload& operator=(PreparedReload&&) noexcept;
+    std::vector<config::UpstreamConfig> upstreams;
+    ReloadPlan plan;
+    std::vector<std::unique_ptr<Upstream>> starting;
+  };
+
+  // Builds what a reload needs (new links with their URL and TLS context,
+  // the route of every new stream) and changes nothing. Throws
+  // std::runtime_error naming what failed.
+  PreparedReload prepare_apply(const std::vector<config::UpstreamConfig>& upstreams);
+  // Applies a prepared reload without dropping clients: new streams are
+  // subscribed, removed ones unsubscribed; an upstream whose URL, product or
+  // TLS changed is reconnected. Returns the streams no longer carried.
+  std::vector<fanout::StreamId> apply(PreparedReload reload);
+  std::vector<fanout::StreamId> apply(const std::vector<config::UpstreamConfig>& upstreams) {
+    return apply(prepare_apply(upstreams));
+  }
 
   // Adds a stream on demand (a client asked for it): the first upstream that
   // can route it carries it. kNoStream with `error` when none can.
@@ -71,8 +90,6 @@ class UpstreamPool {
   std::size_t retired_count() const { return retired_.size(); }
 
  private:
-  struct Upstream;
-
   std::unique_ptr<Upstream> prepare(const config::UpstreamConfig& config);
   void launch(Upstream& upstream);
   void retire(std::unique_ptr<Upstream> upstream);
