@@ -193,5 +193,42 @@ TEST_F(ReloadTest, BrokenYamlIsRefusedWithLineKeyAndReasonAndTheOldConfiguration
   EXPECT_FALSE(client.closed());
 }
 
+TEST_F(ReloadTest, CaFileThatIsNotACertificateIsRefusedAndTheRunningUpstreamKeepsDelivering) {
+  // A TLS upstream, verified against the test CA.
+  const auto certs = make_test_certificates(dir_, {"localhost", "127.0.0.1"});
+  sim_ = start_sim({"--rate", "600", "--symbols", "btcusdt,ethusdt"}, &certs);
+  relay_.client_port = free_port();
+  relay_.metrics_port = free_port();
+  relay_.config_path = dir_.write("tickrelayd.yaml", yaml({"btcusdt@aggTrade"}, "client_message_rate: 100", "debug",
+                                                         "tls: { ca_file: " + certs.ca_file + " }"));
+  relay_.process = start_service(relay_.config_path, {notify_.env()});
+  ASSERT_TRUE(notify_.wait_for("READY=1")) << relay_.process->output();
+  WsTestClient client(relay_.ws_url("/ws/btcusdt@aggTrade"));
+  ASSERT_TRUE(client.read());
+
+  // The file exists and is readable, so the YAML validates; only building
+  // the TLS context finds it is no certificate.
+  const auto not_a_certificate = dir_.write("not-a-certificate.pem", "this is not a certificate\n");
+  reload(yaml({"btcusdt@aggTrade", "ethusdt@aggTrade"}, "client_message_rate: 100", "debug",
+              "tls: { ca_file: " + not_a_certificate + " }"));
+  const auto out = relay_.process->output();
+  EXPECT_NE(out.find("reload failed, running configuration kept"), std::string::npos) << out;
+  EXPECT_EQ(count(out, "configuration applied"), 0u) << out;
+
+  // Data keeps flowing on the connection that was there; nothing restarted.
+  for (int i = 0; i < 50; ++i) {
+    const auto m = client.read();
+    ASSERT_TRUE(m) << "the running upstream stopped: " << relay_.process->output();
+    EXPECT_EQ(symbol_of(*m), "BTCUSDT");
+  }
+  EXPECT_FALSE(client.closed());
+  EXPECT_EQ(relay_.metric("tickrelay_upstream_connected"), 1);
+  EXPECT_EQ(count(relay_.process->output(), "upstream starting upstream=sim"), 1u) << relay_.process->output();
+  client.send(R"({"method":"SUBSCRIBE","params":["ethusdt@aggTrade"],"id":1})");
+  const auto refused = response(client, "1");
+  ASSERT_TRUE(refused);
+  EXPECT_NE(refused->find("not carried"), std::string::npos) << *refused;
+}
+
 }  // namespace
 }  // namespace tickrelay::test

@@ -14,9 +14,11 @@
 #include "tickrelay/observe/metrics_server.hpp"
 #include "tickrelay/fanout/router.hpp"
 #include "tickrelay/fanout/stream_name.hpp"
+#include "tickrelay/wire/duration.hpp"
 #include "tickrelay/wire/tls_context.hpp"
 #include "tickrelay/wire/endpoint.hpp"
 #include "upstream/dns_resolver.hpp"
+#include "upstream/upstream_connection_factory.hpp"
 #include "upstream/upstream_pool.hpp"
 
 namespace tickrelay::relay {
@@ -27,11 +29,12 @@ App::App(net::io_context& ioc, config::Config config, spdlog::logger& log, fanou
       log_(log),
       counters_(counters),
       router_(std::make_unique<fanout::Router>()),
-      resolver_(std::make_unique<upstream::DnsResolver>(ioc)) {
+      resolver_(std::make_unique<upstream::DnsResolver>(ioc)),
+      connections_(std::make_unique<upstream::UpstreamConnectionFactory>(ioc, *resolver_, log)) {
   // Jitter only needs to differ between shards and restarts, not to be secret.
   auto engine = std::make_shared<std::mt19937_64>(std::random_device{}());
   pool_ = std::make_unique<upstream::UpstreamPool>(
-      ioc, *resolver_, *router_, counters_, log_, [this](fanout::StreamKind kind) { return replay_for(kind); },
+      ioc, *connections_, *router_, counters_, log_, [this](fanout::StreamKind kind) { return replay_for(kind); },
       [engine] { return std::uniform_real_distribution<double>(0.0, 1.0)(*engine); });
   registry_ = std::make_unique<fanout::ClientRegistry>(ioc, config_.server, *router_,
                                                            static_cast<fanout::StreamCatalog&>(*this), counters_,
@@ -98,7 +101,9 @@ void App::start() {
 }
 
 void App::apply(const config::Config& next) {
-  // Listeners first: if a new address cannot be bound, nothing else changed.
+  // What can fail comes first: the upstreams' new links and routes, then the
+  // listeners; if either throws, nothing else changed.
+  auto upstreams = pool_->prepare_apply(next.upstreams);
   const bool listen_changed = next.server.listen != config_.server.listen;
   const bool tls_changed = next.server.tls.cert_file != config_.server.tls.cert_file ||
                            next.server.tls.key_file != config_.server.tls.key_file;
@@ -124,7 +129,7 @@ void App::apply(const config::Config& next) {
   if (old_replay != next.server.replay) {
     for (fanout::StreamId id = 0; id < router_->stream_count(); ++id) router_->set_replay(id, replay_for(router_->kind(id)));
   }
-  const auto retired = pool_->apply(next.upstreams);
+  const auto retired = pool_->apply(std::move(upstreams));
   config_.upstreams = next.upstreams;
   for (const auto id : retired) registry_->retire_stream(id);
   log_.info("configuration applied streams={} retired={}", router_->carried_count(), retired.size());
@@ -172,11 +177,8 @@ void App::shutdown(std::function<void()> done) {
   pool_->stop();
   // Sessions in their handshake time out within handshake_timeout; past
   // that, stop waiting whatever is left.
-  const auto seconds = [](double s) {
-    return std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(s));
-  };
-  registry_->close_all(seconds(config_.server.shutdown_drain_seconds),
-                       seconds(config_.server.handshake_timeout_seconds + 1),
+  registry_->close_all(wire::to_duration(config_.server.shutdown_drain_seconds),
+                       wire::to_duration(config_.server.handshake_timeout_seconds + 1),
                        [this, done = std::move(done)](std::size_t left) {
                          if (left != 0) log_.warn("shutdown gave up on clients clients_left={}", left);
                          if (metrics_server_) metrics_server_->stop();

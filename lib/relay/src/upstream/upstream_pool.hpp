@@ -1,25 +1,21 @@
 #pragma once
-// All upstream connections: shards each upstream's streams over connections,
-// paces how fast they open, reconnects with backoff, rotates each connection
-// before Binance's 24-hour limit (new one first, then the old one closes, and
-// events seen on both are delivered once), reacts to serverShutdown and
-// stalls, and publishes every new event to the router. Clients never notice.
+// All upstreams: each one's shards (see Shard), the connection-rate window
+// they share, streams added on demand, reloads applied from a ReloadPlan,
+// and the status the metrics and health checks read. Connections come from
+// the injected factory; every message goes through the one Ingest.
 #include <array>
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "tickrelay/relay/config.hpp"
 #include "tickrelay/fanout/relay_counters.hpp"
-#include "tickrelay/wire/asio.hpp"
-#include "frame_parser.hpp"
 #include "tickrelay/fanout/router.hpp"
-#include "upstream/backoff.hpp"
-#include "upstream/rate_window.hpp"
-#include "upstream/stream_sequencer.hpp"
-#include "upstream/upstream_connection.hpp"
+#include "tickrelay/relay/config.hpp"
+#include "tickrelay/wire/asio.hpp"
+#include "upstream/end_reason.hpp"
+#include "upstream/ingest.hpp"
+#include "upstream/reload_plan.hpp"
 
 namespace spdlog {
 class logger;
@@ -27,9 +23,9 @@ class logger;
 
 namespace tickrelay::upstream {
 
-class DnsResolver;
+class ConnectionFactory;
 
-class UpstreamPool : private UpstreamConnection::Observer {
+class UpstreamPool {
  public:
   // Whether a stream's last value is kept for new subscribers.
   using ReplayPolicy = std::function<bool(fanout::StreamKind)>;
@@ -42,22 +38,45 @@ class UpstreamPool : private UpstreamConnection::Observer {
   };
   struct UpstreamStatus {
     std::string name;
-    std::array<std::uint64_t, kEndReasonCount> reconnects{};
+    ReconnectCounts reconnects{};
   };
 
-  UpstreamPool(net::io_context& ioc, DnsResolver& resolver, fanout::Router& router, fanout::RelayCounters& counters,
-               spdlog::logger& log, ReplayPolicy replay, std::function<double()> uniform);
+  UpstreamPool(net::io_context& ioc, ConnectionFactory& factory, fanout::Router& router,
+               fanout::RelayCounters& counters, spdlog::logger& log, ReplayPolicy replay,
+               std::function<double()> uniform);
   ~UpstreamPool();
+  UpstreamPool(const UpstreamPool&) = delete;
+  UpstreamPool& operator=(const UpstreamPool&) = delete;
 
   // Registers every configured stream with the router and opens the shards.
-  // Throws std::runtime_error (a bad CA file, an unroutable stream).
+  // Throws std::runtime_error (a bad CA file, an unroutable stream) before
+  // anything is opened.
   void start(const std::vector<config::UpstreamConfig>& upstreams);
   void stop();
 
-  // Applies a reloaded configuration without dropping clients: new streams
-  // are subscribed, removed ones unsubscribed; an upstream whose URL, product
-  // or TLS changed is reconnected. Returns the streams no longer carried.
-  std::vector<fanout::StreamId> apply(const std::vector<config::UpstreamConfig>& upstreams);
+  struct Upstream;
+  // A reload's upstream part with everything that can throw already done.
+  struct PreparedReload {
+    PreparedReload();
+    ~PreparedReload();
+    PreparedReload(PreparedReload&&) noexcept;
+    PreparedReload& operator=(PreparedReload&&) noexcept;
+    std::vector<config::UpstreamConfig> upstreams;
+    ReloadPlan plan;
+    std::vector<std::unique_ptr<Upstream>> starting;
+  };
+
+  // Builds what a reload needs (new links with their URL and TLS context,
+  // the route of every new stream) and changes nothing. Throws
+  // std::runtime_error naming what failed.
+  PreparedReload prepare_apply(const std::vector<config::UpstreamConfig>& upstreams);
+  // Applies a prepared reload without dropping clients: new streams are
+  // subscribed, removed ones unsubscribed; an upstream whose URL, product or
+  // TLS changed is reconnected. Returns the streams no longer carried.
+  std::vector<fanout::StreamId> apply(PreparedReload reload);
+  std::vector<fanout::StreamId> apply(const std::vector<config::UpstreamConfig>& upstreams) {
+    return apply(prepare_apply(upstreams));
+  }
 
   // Adds a stream on demand (a client asked for it): the first upstream that
   // can route it carries it. kNoStream with `error` when none can.
@@ -67,43 +86,31 @@ class UpstreamPool : private UpstreamConnection::Observer {
   std::vector<UpstreamStatus> upstream_status() const;
   std::size_t connected_shards() const;
   std::size_t total_shards() const;
+  // Stopped upstreams whose connections are still closing.
+  std::size_t retired_count() const { return retired_.size(); }
 
  private:
-  struct Upstream;
-  struct Shard;
-
-  void start_upstream(Upstream& upstream);
-  void stop_upstream(Upstream& upstream);
-  void add_stream_to_upstream(Upstream& upstream, const std::string& name);
-  Shard& shard_with_room(Upstream& upstream, const std::string& path);
-  void open(Shard& shard, bool replacement);
-  void schedule_reconnect(Shard& shard, EndReason reason);
-  void schedule_rotation(Shard& shard);
-  void begin_rotation(Shard& shard, EndReason reason);
-  void promote_replacement(Shard& shard);
+  std::unique_ptr<Upstream> prepare(const config::UpstreamConfig& config);
+  void launch(Upstream& upstream);
+  void retire(std::unique_ptr<Upstream> upstream);
+  void add_stream(Upstream& upstream, const std::string& name);
   fanout::StreamId register_stream(const std::string& name);
-
-  void on_open(UpstreamConnection& connection) override;
-  void on_message(UpstreamConnection& connection, const char* data, std::size_t size, std::size_t capacity,
-                  UpstreamConnection::Clock::time_point received) override;
-  void on_end(UpstreamConnection& connection, EndReason reason, const error_code& ec) override;
+  void on_shard_idle();
+  void free_retired();
 
   net::io_context& ioc_;
-  DnsResolver& resolver_;
+  ConnectionFactory& factory_;
   fanout::Router& router_;
-  fanout::RelayCounters& counters_;
   spdlog::logger& log_;
   ReplayPolicy replay_;
   std::function<double()> uniform_;
+  Ingest ingest_;
   std::vector<std::unique_ptr<Upstream>> upstreams_;
-  // Upstreams a reload stopped: kept until the pool ends, since timers and
-  // closing connections may still refer to them.
-  std::vector<std::unique_ptr<Upstream>> retired_upstreams_;
-  std::map<std::uint64_t, Shard*> by_connection_;
-  relay::FrameParser parser_;
-  StreamSequencer sequencer_;
-  std::uint64_t next_connection_id_ = 1;
-  std::uint64_t next_request_id_ = 1;
+  // Upstreams a reload stopped, until their last connection has ended.
+  std::vector<std::unique_ptr<Upstream>> retired_;
+  // Frees retired upstreams from a handler of its own, never from inside a
+  // shard's callback.
+  net::steady_timer free_timer_;
   bool stopped_ = false;
 };
 

@@ -26,6 +26,7 @@ namespace observe {
 class MetricsServer;
 }  // namespace observe
 namespace upstream {
+class ConnectionFactory;
 class DnsResolver;
 class UpstreamPool;
 }  // namespace upstream
@@ -70,6 +71,7 @@ class App final : private fanout::StreamCatalog {
   fanout::RelayCounters& counters_;
   std::unique_ptr<fanout::Router> router_;
   std::unique_ptr<upstream::DnsResolver> resolver_;
+  std::unique_ptr<upstream::ConnectionFactory> connections_;
   std::unique_ptr<upstream::UpstreamPool> pool_;
   std::unique_ptr<fanout::ClientRegistry> registry_;
   std::unique_ptr<ssl::context> server_tls_;
