@@ -33,14 +33,6 @@ constexpr std::size_t kMaxGather = 1024;
 tcp::socket& lowest_socket(tcp::socket& s) { return s; }
 tcp::socket& lowest_socket(ssl::stream<tcp::socket>& s) { return s.next_layer(); }
 
-// A small text frame of our own (a control response), framed for the wire.
-FramePtr text_frame(std::string_view payload) {
-  std::string wire(fanout::frame_header_size(payload.size()) + payload.size(), '\0');
-  const auto header = fanout::write_frame_header(wire.data(), payload.size());
-  std::copy(payload.begin(), payload.end(), wire.begin() + static_cast<std::ptrdiff_t>(header));
-  return fanout::Frame::from_wire(wire);
-}
-
 DisconnectReason classify(const error_code& ec) {
   if (ec == websocket::error::closed || ec == net::error::eof || ec == net::ssl::error::stream_truncated)
     return DisconnectReason::client_closed;
@@ -292,7 +284,7 @@ class ClientSession final : public ClientSessionBase, private WireSink, private 
 
   void send_text(const std::string& payload) override {
     if (closing_) return;
-    auto frame = text_frame(payload);
+    auto frame = fanout::Frame::from_text(payload);
     queue_.push_control(frame, frame->envelope_wire());
     registry_.counters().client_queue_bytes += frame->envelope_wire().size();
     request_flush();
