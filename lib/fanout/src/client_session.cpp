@@ -14,6 +14,7 @@
 #include "control_message.hpp"
 #include "queued_write_stream.hpp"
 #include "send_queue.hpp"
+#include "tickrelay/fanout/client_session_base.hpp"
 #include "tickrelay/fanout/session_hooks.hpp"
 #include "tickrelay/fanout/stream_catalog.hpp"
 
