@@ -53,7 +53,7 @@ class ClientSession final : public ClientSessionBase, private WireSink, private 
         registry_(registry),
         admission_(std::move(admission)),
         target_(std::move(target)),
-        queue_(registry.config().client_queue_bytes),
+        queue_(registry.config().client_queue_bytes, registry.counters().client_queue_bytes),
         combined_(target_.combined),
         tokens_(registry.config().client_message_rate),
         last_refill_(Clock::now()) {
@@ -65,7 +65,6 @@ class ClientSession final : public ClientSessionBase, private WireSink, private 
   ~ClientSession() override {
     registry_.remove(this);
     record_end(DisconnectReason::network_error);
-    registry_.counters().client_queue_bytes -= queue_.bytes();
   }
 
   void run(UpgradeRequest request) {
@@ -103,7 +102,7 @@ class ClientSession final : public ClientSessionBase, private WireSink, private 
     }
     const FramePtr& frame = *chosen;
     const auto wire = frame->wire(combined_);
-    if (!queue_.push(frame, wire)) {
+    if (queue_.push(frame, wire) == SendQueue::PushResult::over_bound) {
       // Closing edits the router, which is walking its list right now: post.
       closing_ = true;
       net::post(registry_.io(), [self = shared()] {
@@ -112,7 +111,6 @@ class ClientSession final : public ClientSessionBase, private WireSink, private 
       });
       return;
     }
-    registry_.counters().client_queue_bytes += wire.size();
     request_flush();
   }
 
@@ -277,9 +275,7 @@ class ClientSession final : public ClientSessionBase, private WireSink, private 
 
   void abort() override {
     record_end(DisconnectReason::network_error);
-    const auto before = queue_.bytes();
     queue_.drop_pending();
-    registry_.counters().client_queue_bytes -= before - queue_.bytes();
     close_socket();
   }
 
@@ -287,7 +283,6 @@ class ClientSession final : public ClientSessionBase, private WireSink, private 
     if (closing_) return;
     auto frame = fanout::Frame::from_text(payload);
     queue_.push_control(frame, frame->envelope_wire());
-    registry_.counters().client_queue_bytes += frame->envelope_wire().size();
     request_flush();
   }
 
@@ -295,7 +290,6 @@ class ClientSession final : public ClientSessionBase, private WireSink, private 
     if (paused_) return;  // a stalled server answers nothing, pongs included
     auto frame = fanout::Frame::from_wire(bytes);
     queue_.push_control(frame, frame->envelope_wire());
-    registry_.counters().client_queue_bytes += bytes.size();
     request_flush();
   }
 
@@ -330,13 +324,11 @@ class ClientSession final : public ClientSessionBase, private WireSink, private 
     writing_ = false;
     auto& counters = registry_.counters();
     const auto now = Clock::now();
-    const auto before = queue_.bytes();
     queue_.consume([&](const FramePtr& frame) {
       if (frame->stream() == fanout::kNoStream) return;  // our own control frames
       ++counters.delivered_messages;
       counters.relay_latency.observe(std::chrono::duration<double>(now - frame->received()).count());
     });
-    counters.client_queue_bytes -= before - queue_.bytes();
     if (ec) return fail(ec, "write");
     counters.delivered_bytes += bytes;
     if (queue_.has_pending()) {
@@ -355,9 +347,7 @@ class ClientSession final : public ClientSessionBase, private WireSink, private 
     closing_ = true;
     record_end(why);
     if (drop_backlog) {
-      const auto before = queue_.bytes();
       queue_.drop_pending();
-      registry_.counters().client_queue_bytes -= before - queue_.bytes();
     }
     registry_.log().debug("closing client peer={} code={} reason=\"{}\"", peer_, static_cast<int>(code), reason);
     ws_.async_close(websocket::close_reason(code, reason), [self = shared()](error_code ec) {
@@ -394,9 +384,7 @@ class ClientSession final : public ClientSessionBase, private WireSink, private 
                             fanout::reason_label(why), ec.message());
     }
     record_end(why);
-    const auto before = queue_.bytes();
     queue_.drop_pending();
-    registry_.counters().client_queue_bytes -= before - queue_.bytes();
     close_socket();
   }
 
