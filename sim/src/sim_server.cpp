@@ -214,7 +214,6 @@ void SimServer::check_faults(fanout::SessionControl& control) {
   if (connection.stalled != was_stalled) {
     log_.info("connection {} path={}", connection.stalled ? "stalled" : "resumed", path_of(control.target()));
   }
-  control.set_paused(connection.stalled);
   switch (check.verdict) {
     case ConnectionVerdict::run:
     case ConnectionVerdict::stall:
@@ -246,6 +245,11 @@ void SimServer::check_faults(fanout::SessionControl& control) {
   timer.async_wait([this, key = &control](error_code ec) {
     if (!ec) check_faults(*key);
   });
+}
+
+bool SimServer::silent(fanout::SessionControl& control) {
+  const auto it = connections_.find(&control);
+  return it != connections_.end() && it->second.stalled;
 }
 
 fanout::SessionHooks::FrameAction SimServer::on_frame(fanout::SessionControl& control,

@@ -1,5 +1,7 @@
 #include "send_queue.hpp"
 
+#include <algorithm>
+
 namespace tickrelay::fanout {
 
 SendQueue::PushResult SendQueue::push(fanout::FramePtr owner, boost::asio::const_buffer wire) {
@@ -31,6 +33,18 @@ void SendQueue::drop_pending() {
     dropped += items_.back().wire.size();
     items_.pop_back();
   }
+  remove_bytes(dropped);
+}
+
+void SendQueue::drop_pending_data() {
+  std::size_t dropped = 0;
+  const auto kept = std::remove_if(items_.begin() + static_cast<std::ptrdiff_t>(in_flight_), items_.end(),
+                                   [&](const Item& item) {
+                                     if (item.owner->stream() == kNoStream) return false;
+                                     dropped += item.wire.size();
+                                     return true;
+                                   });
+  items_.erase(kept, items_.end());
   remove_bytes(dropped);
 }
 

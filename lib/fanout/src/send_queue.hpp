@@ -47,6 +47,9 @@ class SendQueue {
   // Drops every pending item that is not in flight (a client being closed
   // frees its backlog at once).
   void drop_pending();
+  // Drops the pending data frames only (those of a stream), keeping our own
+  // and the library's control frames: a close reply still goes out.
+  void drop_pending_data();
   void set_max_bytes(std::size_t max_bytes) { max_bytes_ = max_bytes; }
 
   std::size_t bytes() const { return bytes_; }

@@ -225,6 +225,28 @@ TEST(SendQueue, DropPendingWithNothingInFlightEmptiesTheQueue) {
   EXPECT_EQ(gauge, q.bytes());
 }
 
+TEST(SendQueue, DropPendingDataKeepsControlFramesAndWhatIsInFlight) {
+  std::uint64_t gauge = 0;
+  SendQueue q(1000, gauge);
+  const auto a = Frame::from_payload("s", "\"a\"", 0, 0, fanout::Clock::time_point{});
+  const auto b = Frame::from_payload("s", "\"b\"", 0, 0, fanout::Clock::time_point{});
+  const auto close = frame_of_wire_size(4);
+  push(q, a);
+  std::vector<boost::asio::const_buffer> out;
+  ASSERT_EQ(q.gather(out, 1), 1u);
+  push(q, b);
+  q.push_control(close, close->raw_wire());
+  push(q, b);
+  q.drop_pending_data();
+  EXPECT_EQ(q.size(), 2u);
+  EXPECT_EQ(q.bytes(), a->raw_wire().size() + 4);
+  EXPECT_EQ(gauge, q.bytes());
+  q.consume();
+  out.clear();
+  ASSERT_EQ(q.gather(out, 10), 1u);
+  EXPECT_EQ(out[0].data(), close->raw_wire().data());
+}
+
 TEST(SendQueue, HoldsReferencesNotCopies) {
   std::uint64_t gauge = 0;
   SendQueue q(1000, gauge);

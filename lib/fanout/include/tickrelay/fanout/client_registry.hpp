@@ -76,7 +76,9 @@ class ClientRegistry {
   // A reload removed a stream: its subscribers are told and unsubscribed.
   void retire_stream(fanout::StreamId id);
 
-  // Hooks every session calls (the simulator's faults); null for the relay.
+  // The simulator's hooks: asked at each handshake, and given every frame of
+  // the sessions they open. Null for the relay, whose sessions are built
+  // without them.
   void set_hooks(SessionHooks* hooks) { hooks_ = hooks; }
   SessionHooks* hooks() const { return hooks_; }
 
