@@ -13,10 +13,11 @@
 #include <vector>
 
 #include "control_message.hpp"
+#include "hooked_policy.hpp"
 #include "queued_write_stream.hpp"
+#include "relay_policy.hpp"
 #include "send_queue.hpp"
 #include "tickrelay/fanout/client_session_base.hpp"
-#include "tickrelay/fanout/session_hooks.hpp"
 #include "tickrelay/fanout/stream_catalog.hpp"
 #include "tickrelay/wire/duration.hpp"
 
@@ -42,50 +43,6 @@ DisconnectReason classify(const error_code& ec) {
     return DisconnectReason::protocol_error;
   return DisconnectReason::network_error;
 }
-
-// tickrelayd's sessions: nothing stands between the router and the queue.
-// Empty, so it takes no room and every use of it compiles away.
-template <class Session>
-class RelayPolicy {
- public:
-  static constexpr bool kHooked = false;
-  RelayPolicy(Session&, SessionHooks*) {}
-};
-
-// The simulator's sessions: its hooks see every frame and act on the
-// session through SessionControl.
-template <class Session>
-class HookedPolicy final : public SessionControl {
- public:
-  static constexpr bool kHooked = true;
-  HookedPolicy(Session& session, SessionHooks* hooks) : session_(session), hooks_(*hooks) {}
-
-  void opened() { hooks_.opened(*this); }
-  void closed() { hooks_.closed(*this); }
-  SessionHooks::FrameAction on_frame(const FramePtr& frame) { return hooks_.on_frame(*this, frame); }
-  bool silent() { return hooks_.silent(*this); }
-
-  const RequestTarget& target() const override { return session_.target_; }
-  bool combined() const override { return session_.combined_; }
-  void send_text(std::string_view payload) override { session_.send_text(payload); }
-  void ping() override {
-    // Beast takes one ping at a time.
-    if (!session_.is_open() || pinging_) return;
-    pinging_ = true;
-    session_.ws_.async_ping({}, [self = session_.shared(), this](error_code) { pinging_ = false; });
-  }
-  void close(std::uint16_t code, std::string_view reason) override {
-    if (!session_.is_open()) return;
-    session_.end(DisconnectReason::shutdown, Session::Ending::close_after_drain,
-                 websocket::close_reason(static_cast<websocket::close_code>(code), reason));
-  }
-  void abort() override { session_.abort(); }
-
- private:
-  Session& session_;
-  SessionHooks& hooks_;
-  bool pinging_ = false;
-};
 
 template <class Stream, template <class> class Policy>
 class ClientSession final : public ClientSessionBase, private WireSink {
