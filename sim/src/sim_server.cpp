@@ -32,13 +32,6 @@ Endpoint endpoint_of(std::string_view prefix) {
   return Endpoint::spot;
 }
 
-fanout::FramePtr text_frame(std::string_view payload) {
-  std::string wire(fanout::frame_header_size(payload.size()) + payload.size(), '\0');
-  const auto header = fanout::write_frame_header(wire.data(), payload.size());
-  std::copy(payload.begin(), payload.end(), wire.begin() + static_cast<std::ptrdiff_t>(header));
-  return fanout::Frame::from_wire(wire);
-}
-
 fanout::ServerConfig server_config(const SimOptions& options) {
   fanout::ServerConfig server;
   server.listen = options.listen_host + ":" + std::to_string(options.listen_port);
@@ -221,7 +214,6 @@ void SimServer::check_faults(fanout::SessionControl& control) {
   if (connection.stalled != was_stalled) {
     log_.info("connection {} path={}", connection.stalled ? "stalled" : "resumed", path_of(control.target()));
   }
-  control.set_paused(connection.stalled);
   switch (check.verdict) {
     case ConnectionVerdict::run:
     case ConnectionVerdict::stall:
@@ -255,6 +247,11 @@ void SimServer::check_faults(fanout::SessionControl& control) {
   });
 }
 
+bool SimServer::silent(fanout::SessionControl& control) {
+  const auto it = connections_.find(&control);
+  return it != connections_.end() && it->second.stalled;
+}
+
 fanout::SessionHooks::FrameAction SimServer::on_frame(fanout::SessionControl& control,
                                                          const fanout::FramePtr& frame) {
   auto& connection = connections_.at(&control);
@@ -265,7 +262,7 @@ fanout::SessionHooks::FrameAction SimServer::on_frame(fanout::SessionControl& co
   const bool micro = control.target().microsecond;
   render_malformed(*decision.malformed, display_names_[frame->stream()], frame->raw_payload(), control.combined(),
                    unix_now_us(), micro ? TimeUnit::microsecond : TimeUnit::millisecond, text);
-  return {text_frame(text), decision.drop_after};
+  return {fanout::Frame::from_text(text), decision.drop_after};
 }
 
 }  // namespace tickrelay::sim

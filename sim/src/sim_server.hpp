@@ -62,6 +62,8 @@ class SimServer final : private fanout::StreamCatalog, private fanout::SessionHo
   void opened(fanout::SessionControl& control) override;
   void closed(fanout::SessionControl& control) override;
   FrameAction on_frame(fanout::SessionControl& control, const fanout::FramePtr& frame) override;
+  // A stalled connection answers nothing, pongs included.
+  bool silent(fanout::SessionControl& control) override;
 
   void schedule_tick();
   void tick();

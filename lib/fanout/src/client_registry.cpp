@@ -4,6 +4,8 @@
 
 #include <boost/asio/post.hpp>
 
+#include "tickrelay/fanout/client_session_base.hpp"
+
 namespace tickrelay::fanout {
 
 ClientRegistry::Admission& ClientRegistry::Admission::operator=(Admission&& other) noexcept {

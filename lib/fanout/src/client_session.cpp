@@ -8,23 +8,23 @@
 #include <boost/beast/websocket/stream.hpp>
 #include <chrono>
 #include <string>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
 #include "control_message.hpp"
+#include "hooked_policy.hpp"
 #include "queued_write_stream.hpp"
+#include "relay_policy.hpp"
 #include "send_queue.hpp"
-#include "tickrelay/fanout/session_hooks.hpp"
+#include "tickrelay/fanout/client_session_base.hpp"
 #include "tickrelay/fanout/stream_catalog.hpp"
+#include "tickrelay/wire/duration.hpp"
 
 namespace tickrelay::fanout {
 namespace {
 
 namespace websocket = beast::websocket;
-using fanout::DisconnectReason;
-using fanout::Clock;
-using fanout::FramePtr;
-using fanout::StreamId;
 
 // Asio writes at most 64 buffers per writev; a batch of 1024 frames is 16
 // system calls in one operation, and bounds the buffers lent to one write.
@@ -32,14 +32,6 @@ constexpr std::size_t kMaxGather = 1024;
 
 tcp::socket& lowest_socket(tcp::socket& s) { return s; }
 tcp::socket& lowest_socket(ssl::stream<tcp::socket>& s) { return s.next_layer(); }
-
-// A small text frame of our own (a control response), framed for the wire.
-FramePtr text_frame(std::string_view payload) {
-  std::string wire(fanout::frame_header_size(payload.size()) + payload.size(), '\0');
-  const auto header = fanout::write_frame_header(wire.data(), payload.size());
-  std::copy(payload.begin(), payload.end(), wire.begin() + static_cast<std::ptrdiff_t>(header));
-  return fanout::Frame::from_wire(wire);
-}
 
 DisconnectReason classify(const error_code& ec) {
   if (ec == websocket::error::closed || ec == net::error::eof || ec == net::ssl::error::stream_truncated)
@@ -52,15 +44,19 @@ DisconnectReason classify(const error_code& ec) {
   return DisconnectReason::network_error;
 }
 
-template <class Stream>
-class ClientSession final : public ClientSessionBase, private WireSink, private SessionControl {
+template <class Stream, template <class> class Policy>
+class ClientSession final : public ClientSessionBase, private WireSink {
+  friend Policy<ClientSession>;
+
  public:
-  ClientSession(Stream stream, RequestTarget target, ClientRegistry& registry, ClientRegistry::Admission admission)
+  ClientSession(Stream stream, RequestTarget target, ClientRegistry& registry, ClientRegistry::Admission admission,
+                SessionHooks* hooks)
       : ws_(static_cast<WireSink&>(*this), std::move(stream)),
         registry_(registry),
         admission_(std::move(admission)),
         target_(std::move(target)),
-        queue_(registry.config().client_queue_bytes),
+        queue_(registry.config().client_queue_bytes, registry.counters().client_queue_bytes),
+        policy_(*this, hooks),
         combined_(target_.combined),
         tokens_(registry.config().client_message_rate),
         last_refill_(Clock::now()) {
@@ -71,17 +67,16 @@ class ClientSession final : public ClientSessionBase, private WireSink, private 
 
   ~ClientSession() override {
     registry_.remove(this);
-    record_end(DisconnectReason::network_error);
-    registry_.counters().client_queue_bytes -= queue_.bytes();
+    end(DisconnectReason::network_error, Ending::drop);
   }
 
   void run(UpgradeRequest request) {
     const auto& config = registry_.config();
     websocket::stream_base::timeout timeouts{};
-    timeouts.handshake_timeout = to_duration(config.handshake_timeout_seconds);
+    timeouts.handshake_timeout = wire::to_duration(config.handshake_timeout_seconds);
     // Beast pings after half the idle timeout and closes after the whole:
     // idle_ping seconds of silence, then as long again to answer.
-    timeouts.idle_timeout = to_duration(2 * config.idle_ping_seconds);
+    timeouts.idle_timeout = wire::to_duration(2 * config.idle_ping_seconds);
     timeouts.keep_alive_pings = true;
     ws_.set_option(timeouts);
     ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
@@ -96,31 +91,23 @@ class ClientSession final : public ClientSessionBase, private WireSink, private 
     ws_.async_accept(request, [self = shared()](error_code ec) { self->on_accept(ec); });
   }
 
-  void deliver(const FramePtr& original) override {
-    // After a frame marked abort_after, nothing more is taken: the
-    // connection ends right behind it.
-    if (closing_ || paused_ || abort_after_flush_) return;
-    const FramePtr* chosen = &original;
-    SessionHooks::FrameAction action;
-    if (auto* hooks = registry_.hooks()) {
-      action = hooks->on_frame(*this, original);
+  void deliver(const FramePtr& frame) override {
+    if (state_ != State::open) return;
+    if constexpr (Policy<ClientSession>::kHooked) {
+      const auto action = policy_.on_frame(frame);
       if (!action.frame) return;
-      abort_after_flush_ = abort_after_flush_ || action.abort_after;
-      chosen = &action.frame;
+      queue_data(action.frame);
+      if (action.drop_after && state_ == State::open) {
+        // Nothing more is taken; the connection drops right behind this
+        // frame. Posted, as the router is walking its list.
+        state_ = State::leaving;
+        net::post(registry_.io(), [self = shared()] {
+          self->end(DisconnectReason::network_error, Ending::after_flush);
+        });
+      }
+    } else {
+      queue_data(frame);
     }
-    const FramePtr& frame = *chosen;
-    const auto wire = frame->wire(combined_);
-    if (!queue_.push(frame, wire)) {
-      // Closing edits the router, which is walking its list right now: post.
-      closing_ = true;
-      net::post(registry_.io(), [self = shared()] {
-        self->close_now(websocket::close_code::policy_error, "slow consumer: send queue over limit",
-                        DisconnectReason::slow_consumer);
-      });
-      return;
-    }
-    registry_.counters().client_queue_bytes += wire.size();
-    request_flush();
   }
 
   void flush() override {
@@ -129,14 +116,17 @@ class ClientSession final : public ClientSessionBase, private WireSink, private 
   }
 
   void shutdown() override {
-    if (closing_ || !open_) return;
+    if (state_ != State::open) return;
     // Queued frames still go out before the close frame (drain on SIGTERM).
-    close_now(websocket::close_code::going_away, "server shutting down", DisconnectReason::shutdown, false);
+    end(DisconnectReason::shutdown, Ending::close_after_drain,
+        websocket::close_reason(websocket::close_code::going_away, "server shutting down"));
   }
+
+  void abort() override { end(DisconnectReason::network_error, Ending::drop); }
 
   void stream_retired(StreamId id) override {
     const auto it = std::find_if(subs_.begin(), subs_.end(), [id](const auto& s) { return s.id == id; });
-    if (it == subs_.end() || closing_) return;
+    if (it == subs_.end() || state_ != State::open) return;
     const std::string name = it->name;
     registry_.router().unsubscribe(id, this);
     subs_.erase(it);
@@ -146,25 +136,44 @@ class ClientSession final : public ClientSessionBase, private WireSink, private 
   }
 
  private:
+  // One state per session; what it may still do follows from it alone.
+  enum class State : std::uint8_t {
+    handshake,  // WebSocket accept under way; not yet counted as connected
+    open,       // subscribed and taking frames
+    leaving,    // its end is posted (decided inside Router::publish, whose list
+                // must not change under it): takes nothing more
+    ended,      // counted and unsubscribed once; the socket goes as the Ending said
+  };
+
+  // How end() lets the socket go.
+  enum class Ending : std::uint8_t {
+    close_now,          // free the backlog, then a close frame (a slow or abusive client)
+    close_after_drain,  // a close frame behind what is queued (shutdown)
+    answer_close,       // the library's close frame goes out, the data backlog does not
+    after_flush,        // everything queued goes out, then the socket closes (no close frame of ours)
+    drop,               // free the backlog and close the socket now (the network failed)
+  };
+
   struct Subscription {
     StreamId id;
     std::string name;
   };
 
-  static std::chrono::steady_clock::duration to_duration(double seconds) {
-    return std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds));
-  }
+  bool is_open() const { return state_ == State::open; }
 
   std::shared_ptr<ClientSession> shared() { return std::static_pointer_cast<ClientSession>(shared_from_this()); }
 
   void on_accept(error_code ec) {
     if (ec) return fail(ec, "accept");
-    open_ = true;
+    state_ = State::open;
     registry_.add(this);
-    if (auto* hooks = registry_.hooks()) hooks->opened(*this);
     ++registry_.counters().clients_connected;
     registry_.log().debug("client connected peer={} target_streams={} combined={}", peer_, target_.streams.size(),
                           combined_);
+    if constexpr (Policy<ClientSession>::kHooked) {
+      policy_.opened();
+      if (state_ != State::open) return;  // a hook may end it at once
+    }
     // Streams named in the URL; one the relay does not carry is reported in
     // Binance's error shape and the others still flow.
     subscribe(target_.streams, "null", false);
@@ -176,13 +185,16 @@ class ClientSession final : public ClientSessionBase, private WireSink, private 
   }
 
   void on_read(error_code ec, std::size_t) {
-    if (ec) return fail(ec, "read");
+    // Once the library has queued a close frame of its own (the answer to
+    // the client's close, or 1009 for an oversized message), it still goes
+    // out before the socket closes.
+    if (ec) return fail(ec, "read", close_when_flushed_ ? Ending::answer_close : Ending::drop);
     if (!count_message()) return;
     const auto data = read_buffer_.cdata();
     const std::string_view text(static_cast<const char*>(data.data()), data.size());
     handle_request(text);
     read_buffer_.consume(read_buffer_.size());
-    if (!closing_) do_read();
+    if (state_ == State::open) do_read();
   }
 
   // Token bucket at client_message_rate with a burst of one second's worth;
@@ -196,8 +208,9 @@ class ClientSession final : public ClientSessionBase, private WireSink, private 
       tokens_ -= 1;
       return true;
     }
-    if (!closing_) {
-      close_now(websocket::close_code::policy_error, "too many messages", DisconnectReason::rate_limit);
+    if (state_ == State::open) {
+      end(DisconnectReason::rate_limit, Ending::close_now,
+          websocket::close_reason(websocket::close_code::policy_error, "too many messages"));
     }
     return false;
   }
@@ -243,7 +256,7 @@ class ClientSession final : public ClientSessionBase, private WireSink, private 
           std::any_of(added.begin(), added.end(), [&](const auto& s) { return s.name == name; }))
         continue;
       const auto stream = registry_.catalog().resolve(name, target_.prefix, target_.microsecond, error);
-      if (stream == fanout::kNoStream) {
+      if (stream == kNoStream) {
         if (respond) return send_text(make_error(ControlError{kInvalidRequest, "Invalid request: " + error, id}));
         // From the URL: report it and go on with the rest.
         send_text(make_error(ControlError{kInvalidRequest, "Invalid request: " + error, id}));
@@ -265,49 +278,41 @@ class ClientSession final : public ClientSessionBase, private WireSink, private 
     }
   }
 
-  // SessionControl, for the hooks.
-  const RequestTarget& target() const override { return target_; }
-  bool combined() const override { return combined_; }
-  void set_paused(bool paused) override { paused_ = paused; }
-
-  void ping() override {
-    if (closing_ || paused_ || pinging_) return;
-    pinging_ = true;
-    ws_.async_ping({}, [self = shared()](error_code) { self->pinging_ = false; });
-  }
-
-  void close(std::uint16_t code, const std::string& reason) override {
-    if (closing_) return;
-    close_reason_ = reason;
-    close_now(static_cast<websocket::close_code>(code), close_reason_.c_str(), DisconnectReason::shutdown, false);
-  }
-
-  void abort() override {
-    record_end(DisconnectReason::network_error);
-    const auto before = queue_.bytes();
-    queue_.drop_pending();
-    registry_.counters().client_queue_bytes -= before - queue_.bytes();
-    close_socket();
-  }
-
-  void send_text(const std::string& payload) override {
-    if (closing_) return;
-    auto frame = text_frame(payload);
-    queue_.push_control(frame, frame->envelope_wire());
-    registry_.counters().client_queue_bytes += frame->envelope_wire().size();
+  void queue_data(const FramePtr& frame) {
+    if (queue_.push(frame, frame->wire(combined_)) == SendQueue::PushResult::over_bound) {
+      // Ending edits the router, which is walking its list right now: post.
+      state_ = State::leaving;
+      net::post(registry_.io(), [self = shared()] {
+        self->end(DisconnectReason::slow_consumer, Ending::close_now,
+                  websocket::close_reason(websocket::close_code::policy_error, "slow consumer: send queue over limit"));
+      });
+      return;
+    }
     request_flush();
   }
 
+  // A text frame of our own (a control reply); only while open.
+  void send_text(std::string_view payload) {
+    if (state_ != State::open) return;
+    auto frame = Frame::from_text(payload);
+    queue_.push_control(frame, frame->envelope_wire());
+    request_flush();
+  }
+
+  // WireSink: the library's handshake response, pongs and close frames.
   void write_library_bytes(std::string bytes) override {
-    if (paused_) return;  // a stalled server answers nothing, pongs included
-    auto frame = fanout::Frame::from_wire(bytes);
+    if constexpr (Policy<ClientSession>::kHooked) {
+      if (policy_.silent()) return;
+    }
+    auto frame = Frame::from_wire(bytes);
     queue_.push_control(frame, frame->envelope_wire());
-    registry_.counters().client_queue_bytes += bytes.size();
     request_flush();
   }
 
+  // WireSink: the library is done with the socket (its closing handshake,
+  // ours or the client's, or a protocol failure); its read says why next.
   void close_after_flush() override {
-    close_after_flush_ = true;
+    close_when_flushed_ = true;
     if (!writing_ && !queue_.has_pending()) close_socket();
   }
 
@@ -337,39 +342,74 @@ class ClientSession final : public ClientSessionBase, private WireSink, private 
     writing_ = false;
     auto& counters = registry_.counters();
     const auto now = Clock::now();
-    const auto before = queue_.bytes();
     queue_.consume([&](const FramePtr& frame) {
-      if (frame->stream() == fanout::kNoStream) return;  // our own control frames
+      if (frame->stream() == kNoStream) return;  // our own control frames
       ++counters.delivered_messages;
       counters.relay_latency.observe(std::chrono::duration<double>(now - frame->received()).count());
     });
-    counters.client_queue_bytes -= before - queue_.bytes();
     if (ec) return fail(ec, "write");
     counters.delivered_bytes += bytes;
     if (queue_.has_pending()) {
       do_write();
-    } else if (abort_after_flush_) {
-      abort();
-    } else if (close_after_flush_) {
+    } else if (close_when_flushed_) {
       close_socket();
     }
   }
 
-  // Sends close with `code` and stops taking frames. `drop_backlog`: free
-  // what is queued at once (a slow or abusive client) rather than drain it.
-  void close_now(websocket::close_code code, const char* reason, DisconnectReason why, bool drop_backlog = true) {
-    if (closed_) return;
-    closing_ = true;
-    record_end(why);
-    if (drop_backlog) {
-      const auto before = queue_.bytes();
-      queue_.drop_pending();
-      registry_.counters().client_queue_bytes -= before - queue_.bytes();
+  // The one way a session ends: counted once (if it was ever open), its
+  // subscriptions dropped once, its backlog freed or drained as `how` says.
+  // Called again on an ended session, only a drop still acts: the drain
+  // ran out of time, or the socket failed.
+  void end(DisconnectReason why, Ending how, const websocket::close_reason& close = {}) {
+    if (state_ == State::ended) {
+      if (how == Ending::drop) drop_socket();
+      return;
     }
-    registry_.log().debug("closing client peer={} code={} reason=\"{}\"", peer_, static_cast<int>(code), reason);
-    ws_.async_close(websocket::close_reason(code, reason), [self = shared()](error_code ec) {
-      if (ec && ec != net::error::operation_aborted) self->fail(ec, "close");
-    });
+    const bool counted = state_ != State::handshake;
+    state_ = State::ended;
+    for (const auto& s : subs_) registry_.router().unsubscribe(s.id, this);
+    subs_.clear();
+    if (counted) {
+      if constexpr (Policy<ClientSession>::kHooked) policy_.closed();
+      --registry_.counters().clients_connected;
+      ++registry_.counters().client_disconnects[static_cast<std::size_t>(why)];
+    }
+    switch (how) {
+      case Ending::close_now:
+        queue_.drop_pending();
+        [[fallthrough]];
+      case Ending::close_after_drain:
+        registry_.log().debug("closing client peer={} code={} reason=\"{}\"", peer_, static_cast<int>(close.code),
+                              std::string_view(close.reason.data(), close.reason.size()));
+        ws_.async_close(close, [self = shared()](error_code ec) {
+          if (ec && ec != net::error::operation_aborted) self->fail(ec, "close");
+        });
+        return;
+      case Ending::answer_close:
+        queue_.drop_pending_data();
+        [[fallthrough]];
+      case Ending::after_flush:
+        close_after_flush();
+        return;
+      case Ending::drop:
+        drop_socket();
+        return;
+    }
+  }
+
+  void fail(error_code ec, const char* what, Ending how = Ending::drop) {
+    if (ec == net::error::operation_aborted && state_ == State::ended) return;
+    const auto why = classify(ec);
+    if (state_ != State::ended) {
+      registry_.log().debug("client gone peer={} during={} reason={} error=\"{}\"", peer_, what, reason_label(why),
+                            ec.message());
+    }
+    end(why, how);
+  }
+
+  void drop_socket() {
+    queue_.drop_pending();
+    close_socket();
   }
 
   void close_socket() {
@@ -379,72 +419,52 @@ class ClientSession final : public ClientSessionBase, private WireSink, private 
     socket.close(ignored);
   }
 
-  // Ends the session's part in the relay: no more frames, counted once.
-  void record_end(DisconnectReason why) {
-    if (closed_) return;
-    closed_ = true;
-    closing_ = true;
-    if (auto* hooks = registry_.hooks(); hooks != nullptr && open_) hooks->closed(*this);
-    for (const auto& s : subs_) registry_.router().unsubscribe(s.id, this);
-    subs_.clear();
-    if (open_) {
-      --registry_.counters().clients_connected;
-      ++registry_.counters().client_disconnects[static_cast<std::size_t>(why)];
-    }
-  }
-
-  void fail(error_code ec, const char* what) {
-    if (ec == net::error::operation_aborted && closed_) return;
-    const auto why = classify(ec);
-    if (!closed_) {
-      registry_.log().debug("client gone peer={} during={} reason={} error=\"{}\"", peer_, what,
-                            fanout::reason_label(why), ec.message());
-    }
-    record_end(why);
-    const auto before = queue_.bytes();
-    queue_.drop_pending();
-    registry_.counters().client_queue_bytes -= before - queue_.bytes();
-    close_socket();
-  }
-
   websocket::stream<QueuedWriteStream<Stream>> ws_;
   ClientRegistry& registry_;
   ClientRegistry::Admission admission_;
   RequestTarget target_;
   SendQueue queue_;
+  [[no_unique_address]] Policy<ClientSession> policy_;
   std::vector<Subscription> subs_;
   std::vector<net::const_buffer> buffers_;
   std::string linear_;
   beast::flat_buffer read_buffer_;
   std::string peer_;
+  State state_ = State::handshake;
   bool combined_;
-  bool open_ = false;
+  // Independent of the state: a write is in flight; the session waits in
+  // the registry's flush list; the socket closes once the queue is written.
   bool writing_ = false;
   bool flush_marked_ = false;
-  bool closing_ = false;
-  bool closed_ = false;
-  bool close_after_flush_ = false;
-  bool abort_after_flush_ = false;
-  bool paused_ = false;
-  bool pinging_ = false;
-  std::string close_reason_;
+  bool close_when_flushed_ = false;
   double tokens_;
   Clock::time_point last_refill_;
 };
+
+template <class Stream>
+void start(Stream stream, UpgradeRequest request, RequestTarget target, ClientRegistry& registry,
+           ClientRegistry::Admission admission) {
+  if (auto* hooks = registry.hooks()) {
+    std::make_shared<ClientSession<Stream, HookedPolicy>>(std::move(stream), std::move(target), registry,
+                                                          std::move(admission), hooks)
+        ->run(std::move(request));
+  } else {
+    std::make_shared<ClientSession<Stream, RelayPolicy>>(std::move(stream), std::move(target), registry,
+                                                         std::move(admission), nullptr)
+        ->run(std::move(request));
+  }
+}
 
 }  // namespace
 
 void start_client_session(tcp::socket socket, UpgradeRequest request, RequestTarget target,
                           ClientRegistry& registry, ClientRegistry::Admission admission) {
-  std::make_shared<ClientSession<tcp::socket>>(std::move(socket), std::move(target), registry, std::move(admission))
-      ->run(std::move(request));
+  start(std::move(socket), std::move(request), std::move(target), registry, std::move(admission));
 }
 
 void start_client_session(ssl::stream<tcp::socket> stream, UpgradeRequest request, RequestTarget target,
                           ClientRegistry& registry, ClientRegistry::Admission admission) {
-  std::make_shared<ClientSession<ssl::stream<tcp::socket>>>(std::move(stream), std::move(target), registry,
-                                                            std::move(admission))
-      ->run(std::move(request));
+  start(std::move(stream), std::move(request), std::move(target), registry, std::move(admission));
 }
 
 }  // namespace tickrelay::fanout

@@ -106,4 +106,18 @@ FramePtr Frame::from_wire(std::string_view wire) {
   return owner;
 }
 
+FramePtr Frame::from_text(std::string_view payload) {
+  const std::size_t header = frame_header_size(payload.size());
+  Frame* f = allocate(header + payload.size());
+  FramePtr owner(f);
+  write_frame_header(f->bytes(), payload.size());
+  std::memcpy(f->bytes() + header, payload.data(), payload.size());
+  f->envelope_size_ = static_cast<std::uint32_t>(header + payload.size());
+  f->raw_begin_ = 0;
+  f->raw_size_ = f->envelope_size_;
+  f->envelope_header_ = static_cast<std::uint8_t>(header);
+  f->raw_header_ = static_cast<std::uint8_t>(header);
+  return owner;
+}
+
 }  // namespace tickrelay::fanout

@@ -180,6 +180,21 @@ TEST(Frame, FromWireEmpty) {
   EXPECT_EQ(frame->envelope_wire().size(), 0u);
 }
 
+TEST(Frame, FromTextFramesThePayloadForBothForms) {
+  for (const std::size_t size : {std::size_t{0}, std::size_t{125}, std::size_t{126}, std::size_t{70000}}) {
+    const std::string payload(size, 'p');
+    const auto frame = Frame::from_text(payload);
+    std::string expected(frame_header_size(size), '\0');
+    write_frame_header(expected.data(), size);
+    expected += payload;
+    EXPECT_EQ(view(frame->raw_wire()), expected) << size;
+    EXPECT_EQ(view(frame->envelope_wire()), expected) << size;
+    EXPECT_EQ(frame->raw_payload(), payload) << size;
+    EXPECT_EQ(frame->envelope_payload(), payload) << size;
+    EXPECT_EQ(frame->stream(), kNoStream);
+  }
+}
+
 TEST(Frame, CopiesItsInputs) {
   std::string payload = R"({"e":"trade"})";
   std::string name = "btcusdt@trade";

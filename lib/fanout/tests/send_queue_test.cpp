@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -16,12 +17,17 @@ FramePtr frame_of_wire_size(std::size_t wire_bytes, char fill = 'x') {
   return Frame::from_wire(std::string(wire_bytes, fill));
 }
 
-void push(SendQueue& q, const FramePtr& f) { ASSERT_TRUE(q.push(f, f->raw_wire())); }
+constexpr auto kQueued = SendQueue::PushResult::queued;
+constexpr auto kOverBound = SendQueue::PushResult::over_bound;
+
+void push(SendQueue& q, const FramePtr& f) { ASSERT_EQ(q.push(f, f->raw_wire()), kQueued); }
 
 TEST(SendQueue, StartsEmpty) {
-  SendQueue q(100);
+  std::uint64_t gauge = 0;
+  SendQueue q(100, gauge);
   EXPECT_TRUE(q.empty());
   EXPECT_EQ(q.bytes(), 0u);
+  EXPECT_EQ(gauge, q.bytes());
   EXPECT_EQ(q.size(), 0u);
   EXPECT_EQ(q.in_flight(), 0u);
   EXPECT_FALSE(q.has_pending());
@@ -33,58 +39,69 @@ TEST(SendQueue, StartsEmpty) {
 }
 
 TEST(SendQueue, BoundInBytes) {
-  SendQueue q(100);
+  std::uint64_t gauge = 0;
+  SendQueue q(100, gauge);
   const auto f40 = frame_of_wire_size(40);
-  EXPECT_TRUE(q.push(f40, f40->raw_wire()));
-  EXPECT_TRUE(q.push(f40, f40->raw_wire()));
+  EXPECT_EQ(q.push(f40, f40->raw_wire()), kQueued);
+  EXPECT_EQ(q.push(f40, f40->raw_wire()), kQueued);
   EXPECT_EQ(q.bytes(), 80u);
+  EXPECT_EQ(gauge, q.bytes());
   // 80 + 40 > 100: refused, and nothing was queued.
-  EXPECT_FALSE(q.push(f40, f40->raw_wire()));
+  EXPECT_EQ(q.push(f40, f40->raw_wire()), kOverBound);
   EXPECT_EQ(q.bytes(), 80u);
+  EXPECT_EQ(gauge, q.bytes());
   EXPECT_EQ(q.size(), 2u);
   // Exactly up to the bound is accepted.
   const auto f20 = frame_of_wire_size(20);
-  EXPECT_TRUE(q.push(f20, f20->raw_wire()));
+  EXPECT_EQ(q.push(f20, f20->raw_wire()), kQueued);
   EXPECT_EQ(q.bytes(), 100u);
+  EXPECT_EQ(gauge, q.bytes());
   const auto f1 = frame_of_wire_size(1);
-  EXPECT_FALSE(q.push(f1, f1->raw_wire()));
+  EXPECT_EQ(q.push(f1, f1->raw_wire()), kOverBound);
   EXPECT_EQ(q.size(), 3u);
 }
 
 TEST(SendQueue, FrameLargerThanTheBoundIsRefusedEvenWhenEmpty) {
-  SendQueue q(10);
+  std::uint64_t gauge = 0;
+  SendQueue q(10, gauge);
   const auto f = frame_of_wire_size(11);
-  EXPECT_FALSE(q.push(f, f->raw_wire()));
+  EXPECT_EQ(q.push(f, f->raw_wire()), kOverBound);
   EXPECT_TRUE(q.empty());
   EXPECT_EQ(q.bytes(), 0u);
+  EXPECT_EQ(gauge, q.bytes());
 }
 
 TEST(SendQueue, PushControlIgnoresTheBound) {
-  SendQueue q(50);
+  std::uint64_t gauge = 0;
+  SendQueue q(50, gauge);
   const auto data = frame_of_wire_size(50);
   push(q, data);
   const auto close = frame_of_wire_size(4);
   q.push_control(close, close->raw_wire());
   EXPECT_EQ(q.bytes(), 54u);
+  EXPECT_EQ(gauge, q.bytes());
   EXPECT_EQ(q.size(), 2u);
   // Still over the bound: ordinary pushes stay refused.
   const auto f1 = frame_of_wire_size(1);
-  EXPECT_FALSE(q.push(f1, f1->raw_wire()));
+  EXPECT_EQ(q.push(f1, f1->raw_wire()), kOverBound);
 }
 
 TEST(SendQueue, SetMaxBytes) {
-  SendQueue q(10);
+  std::uint64_t gauge = 0;
+  SendQueue q(10, gauge);
   const auto f = frame_of_wire_size(30);
-  EXPECT_FALSE(q.push(f, f->raw_wire()));
+  EXPECT_EQ(q.push(f, f->raw_wire()), kOverBound);
   q.set_max_bytes(30);
-  EXPECT_TRUE(q.push(f, f->raw_wire()));
+  EXPECT_EQ(q.push(f, f->raw_wire()), kQueued);
   q.set_max_bytes(5);  // shrinking below what is queued drops nothing
   EXPECT_EQ(q.bytes(), 30u);
+  EXPECT_EQ(gauge, q.bytes());
   EXPECT_EQ(q.size(), 1u);
 }
 
 TEST(SendQueue, GatherLendsPendingBuffersInOrder) {
-  SendQueue q(1000);
+  std::uint64_t gauge = 0;
+  SendQueue q(1000, gauge);
   const auto a = frame_of_wire_size(10, 'a');
   const auto b = frame_of_wire_size(20, 'b');
   const auto c = frame_of_wire_size(30, 'c');
@@ -111,7 +128,8 @@ TEST(SendQueue, GatherLendsPendingBuffersInOrder) {
 }
 
 TEST(SendQueue, GatherAppendsToTheCallersVector) {
-  SendQueue q(1000);
+  std::uint64_t gauge = 0;
+  SendQueue q(1000, gauge);
   const auto a = frame_of_wire_size(10);
   push(q, a);
   std::vector<boost::asio::const_buffer> out{boost::asio::buffer("hdr", 3)};
@@ -122,7 +140,8 @@ TEST(SendQueue, GatherAppendsToTheCallersVector) {
 }
 
 TEST(SendQueue, ConsumeRetiresOnlyInFlightItems) {
-  SendQueue q(1000);
+  std::uint64_t gauge = 0;
+  SendQueue q(1000, gauge);
   const auto a = frame_of_wire_size(10, 'a');
   const auto b = frame_of_wire_size(20, 'b');
   const auto c = frame_of_wire_size(30, 'c');
@@ -140,6 +159,7 @@ TEST(SendQueue, ConsumeRetiresOnlyInFlightItems) {
   EXPECT_EQ(q.in_flight(), 0u);
   EXPECT_EQ(q.size(), 1u);
   EXPECT_EQ(q.bytes(), 30u);
+  EXPECT_EQ(gauge, q.bytes());
   EXPECT_TRUE(q.has_pending());
 
   out.clear();
@@ -148,22 +168,25 @@ TEST(SendQueue, ConsumeRetiresOnlyInFlightItems) {
   q.consume();
   EXPECT_TRUE(q.empty());
   EXPECT_EQ(q.bytes(), 0u);
+  EXPECT_EQ(gauge, q.bytes());
 }
 
 TEST(SendQueue, ConsumeFreesRoomForMorePushes) {
-  SendQueue q(100);
+  std::uint64_t gauge = 0;
+  SendQueue q(100, gauge);
   const auto f = frame_of_wire_size(60);
   push(q, f);
-  EXPECT_FALSE(q.push(f, f->raw_wire()));
+  EXPECT_EQ(q.push(f, f->raw_wire()), kOverBound);
   std::vector<boost::asio::const_buffer> out;
   q.gather(out, 10);
-  EXPECT_FALSE(q.push(f, f->raw_wire()));  // in flight still counts
+  EXPECT_EQ(q.push(f, f->raw_wire()), kOverBound);  // in flight still counts
   q.consume();
-  EXPECT_TRUE(q.push(f, f->raw_wire()));
+  EXPECT_EQ(q.push(f, f->raw_wire()), kQueued);
 }
 
 TEST(SendQueue, DropPendingKeepsInFlight) {
-  SendQueue q(1000);
+  std::uint64_t gauge = 0;
+  SendQueue q(1000, gauge);
   const auto a = frame_of_wire_size(10, 'a');
   const auto b = frame_of_wire_size(20, 'b');
   const auto c = frame_of_wire_size(30, 'c');
@@ -176,6 +199,7 @@ TEST(SendQueue, DropPendingKeepsInFlight) {
   EXPECT_EQ(q.size(), 1u);
   EXPECT_EQ(q.in_flight(), 1u);
   EXPECT_EQ(q.bytes(), 10u);
+  EXPECT_EQ(gauge, q.bytes());
   EXPECT_FALSE(q.has_pending());
   // The in-flight buffer still points at live bytes.
   EXPECT_EQ(std::string_view(static_cast<const char*>(out[0].data()), out[0].size()), std::string(10, 'a'));
@@ -185,10 +209,12 @@ TEST(SendQueue, DropPendingKeepsInFlight) {
   EXPECT_EQ(retired[0], a.get());
   EXPECT_TRUE(q.empty());
   EXPECT_EQ(q.bytes(), 0u);
+  EXPECT_EQ(gauge, q.bytes());
 }
 
 TEST(SendQueue, DropPendingWithNothingInFlightEmptiesTheQueue) {
-  SendQueue q(1000);
+  std::uint64_t gauge = 0;
+  SendQueue q(1000, gauge);
   const auto a = frame_of_wire_size(10);
   push(q, a);
   push(q, a);
@@ -196,15 +222,40 @@ TEST(SendQueue, DropPendingWithNothingInFlightEmptiesTheQueue) {
   q.drop_pending();
   EXPECT_TRUE(q.empty());
   EXPECT_EQ(q.bytes(), 0u);
+  EXPECT_EQ(gauge, q.bytes());
+}
+
+TEST(SendQueue, DropPendingDataKeepsControlFramesAndWhatIsInFlight) {
+  std::uint64_t gauge = 0;
+  SendQueue q(1000, gauge);
+  const auto a = Frame::from_payload("s", "\"a\"", 0, 0, fanout::Clock::time_point{});
+  const auto b = Frame::from_payload("s", "\"b\"", 0, 0, fanout::Clock::time_point{});
+  const auto close = frame_of_wire_size(4);
+  push(q, a);
+  std::vector<boost::asio::const_buffer> out;
+  ASSERT_EQ(q.gather(out, 1), 1u);
+  push(q, b);
+  q.push_control(close, close->raw_wire());
+  push(q, b);
+  q.drop_pending_data();
+  EXPECT_EQ(q.size(), 2u);
+  EXPECT_EQ(q.bytes(), a->raw_wire().size() + 4);
+  EXPECT_EQ(gauge, q.bytes());
+  q.consume();
+  out.clear();
+  ASSERT_EQ(q.gather(out, 10), 1u);
+  EXPECT_EQ(out[0].data(), close->raw_wire().data());
 }
 
 TEST(SendQueue, HoldsReferencesNotCopies) {
-  SendQueue q(1000);
+  std::uint64_t gauge = 0;
+  SendQueue q(1000, gauge);
   std::vector<boost::asio::const_buffer> out;
   {
     auto f = Frame::from_payload("btcusdt@trade", R"({"t":1})", 0, 0, fanout::Clock::time_point{});
-    ASSERT_TRUE(q.push(f, f->envelope_wire()));
+    ASSERT_EQ(q.push(f, f->envelope_wire()), kQueued);
     EXPECT_EQ(q.bytes(), f->envelope_wire().size());
+    EXPECT_EQ(gauge, q.bytes());
   }
   // The queue's reference keeps the frame alive after the caller's is gone.
   ASSERT_EQ(q.gather(out, 1), 1u);
@@ -214,15 +265,69 @@ TEST(SendQueue, HoldsReferencesNotCopies) {
 }
 
 TEST(SendQueue, BytesFollowTheWireFormPushed) {
-  SendQueue q(10000);
+  std::uint64_t gauge = 0;
+  SendQueue q(10000, gauge);
   const auto f = Frame::from_payload("btcusdt@trade", R"({"t":1})", 0, 0, fanout::Clock::time_point{});
-  ASSERT_TRUE(q.push(f, f->raw_wire()));
-  ASSERT_TRUE(q.push(f, f->envelope_wire()));
+  ASSERT_EQ(q.push(f, f->raw_wire()), kQueued);
+  ASSERT_EQ(q.push(f, f->envelope_wire()), kQueued);
   EXPECT_EQ(q.bytes(), f->raw_wire().size() + f->envelope_wire().size());
+  EXPECT_EQ(gauge, q.bytes());
   std::vector<boost::asio::const_buffer> out;
   q.gather(out, 1);
   q.consume();
   EXPECT_EQ(q.bytes(), f->envelope_wire().size());
+  EXPECT_EQ(gauge, q.bytes());
+}
+
+TEST(SendQueue, GaugeFollowsEveryPushConsumeAndDrop) {
+  std::uint64_t gauge = 0;
+  SendQueue q(100, gauge);
+  const auto f30 = frame_of_wire_size(30);
+  push(q, f30);
+  push(q, f30);
+  EXPECT_EQ(gauge, 60u);
+  // A refused push leaves the gauge alone.
+  EXPECT_EQ(q.push(f30, f30->raw_wire()), SendQueue::PushResult::queued);
+  EXPECT_EQ(q.push(f30, f30->raw_wire()), SendQueue::PushResult::over_bound);
+  EXPECT_EQ(gauge, 90u);
+  q.push_control(f30, f30->raw_wire());
+  EXPECT_EQ(gauge, 120u);
+  std::vector<boost::asio::const_buffer> out;
+  q.gather(out, 1);
+  EXPECT_EQ(gauge, 120u);  // in flight is still queued
+  q.drop_pending();
+  EXPECT_EQ(gauge, 30u);
+  q.consume();
+  EXPECT_EQ(gauge, 0u);
+}
+
+TEST(SendQueue, GaugeIsTheSumOverQueues) {
+  std::uint64_t gauge = 0;
+  SendQueue a(100, gauge);
+  SendQueue b(100, gauge);
+  const auto f = frame_of_wire_size(25);
+  push(a, f);
+  push(b, f);
+  push(b, f);
+  EXPECT_EQ(gauge, 75u);
+  std::vector<boost::asio::const_buffer> out;
+  b.gather(out, 10);
+  b.consume();
+  EXPECT_EQ(gauge, 25u);
+}
+
+TEST(SendQueue, DestructionReturnsWhatWasQueuedToTheGauge) {
+  std::uint64_t gauge = 7;  // other clients' bytes
+  {
+    SendQueue q(1000, gauge);
+    const auto f = frame_of_wire_size(40);
+    push(q, f);
+    push(q, f);
+    std::vector<boost::asio::const_buffer> out;
+    q.gather(out, 1);
+    EXPECT_EQ(gauge, 87u);
+  }
+  EXPECT_EQ(gauge, 7u);
 }
 
 }  // namespace

@@ -24,21 +24,9 @@ class logger;
 
 namespace tickrelay::fanout {
 
-class StreamCatalog;
+class ClientSessionBase;
 class SessionHooks;
-
-class ClientSessionBase : public fanout::Subscriber, public std::enable_shared_from_this<ClientSessionBase> {
- public:
-  virtual ~ClientSessionBase() = default;
-  virtual void flush() = 0;
-  // Close with 1001 once what is queued has been written.
-  virtual void shutdown() = 0;
-  // Drop the connection now, with no close handshake.
-  virtual void abort() = 0;
-  // The relay no longer carries `id` (reload removed it): drop it and tell
-  // the client.
-  virtual void stream_retired(fanout::StreamId id) = 0;
-};
+class StreamCatalog;
 
 class ClientRegistry {
  public:
@@ -88,7 +76,9 @@ class ClientRegistry {
   // A reload removed a stream: its subscribers are told and unsubscribed.
   void retire_stream(fanout::StreamId id);
 
-  // Hooks every session calls (the simulator's faults); null for the relay.
+  // The simulator's hooks: asked at each handshake, and given every frame of
+  // the sessions they open. Null for the relay, whose sessions are built
+  // without them.
   void set_hooks(SessionHooks* hooks) { hooks_ = hooks; }
   SessionHooks* hooks() const { return hooks_; }
 

@@ -33,6 +33,9 @@ class Frame {
   // Bytes already framed for the wire (control frames such as pong or close
   // that the WebSocket library produced); both forms are these bytes.
   static FramePtr from_wire(std::string_view wire);
+  // A text payload of our own (a control reply, a simulated event), framed
+  // here; not a stream's event (stream() is kNoStream).
+  static FramePtr from_text(std::string_view payload);
 
   Frame(const Frame&) = delete;
   Frame& operator=(const Frame&) = delete;

@@ -1,0 +1,174 @@
+// ClientSession over real loopback sockets: the listener, HTTP upgrade,
+// registry and router are the real ones; the catalog is a fake.
+#include <gtest/gtest.h>
+
+#include <boost/beast/websocket/error.hpp>
+#include <string>
+
+#include "session_harness.hpp"
+#include "tickrelay/fanout/frame.hpp"
+
+namespace tickrelay::fanout {
+namespace {
+
+using testing::SessionHarness;
+using testing::TestClient;
+
+constexpr std::string_view kTrade = R"({"e":"trade","E":1700000000000,"s":"BTCUSDT","t":1,"p":"1.0","q":"2.0"})";
+
+FramePtr event(StreamId id, std::string_view name, std::string_view payload) {
+  return Frame::from_payload(name, payload, id, 0, Clock::now());
+}
+
+class ClientSessionTest : public SessionHarness {
+ protected:
+  bool subscribed(StreamId id, std::size_t n = 1) {
+    return run_until([&] { return router_.subscriber_count(id) == n; });
+  }
+  bool gone(const TestClient& client) {
+    return run_until([&] { return client.ended && registry_->admitted() == 0; });
+  }
+};
+
+TEST_F(ClientSessionTest, UrlStreamsAreSubscribedAndAPublishedFrameArrivesByteExact) {
+  const auto trade = catalog_.add("btcusdt@trade");
+  start();
+  auto& raw = connect_open("/ws/btcusdt@trade");
+  auto& combined = connect_open("/stream?streams=btcusdt@trade");
+  ASSERT_TRUE(subscribed(trade, 2));
+  EXPECT_EQ(counters_.clients_connected, 2u);
+
+  router_.publish(event(trade, "btcusdt@trade", kTrade));
+  ASSERT_TRUE(run_until([&] { return raw.messages.size() == 1 && combined.messages.size() == 1; }));
+  EXPECT_EQ(raw.messages[0], kTrade);
+  EXPECT_EQ(combined.messages[0], R"({"stream":"btcusdt@trade","data":)" + std::string(kTrade) + "}");
+  EXPECT_TRUE(run_until([&] { return counters_.delivered_messages == 2; }));
+  EXPECT_EQ(counters_.client_queue_bytes, 0u);
+}
+
+TEST_F(ClientSessionTest, SubscribeAndListSubscriptionsAreAnsweredInBinanceShape) {
+  catalog_.add("btcusdt@trade");
+  const auto eth = catalog_.add("ethusdt@trade");
+  start();
+  auto& client = connect_open("/ws/btcusdt@trade");
+  client.send(R"({"method":"SUBSCRIBE","params":["ethusdt@trade"],"id":1})");
+  client.send(R"({"method":"LIST_SUBSCRIPTIONS","id":2})");
+  client.send(R"({"method":"SUBSCRIBE","params":["nosuch@trade"],"id":3})");
+  ASSERT_TRUE(run_until([&] { return client.messages.size() == 3; }));
+  EXPECT_EQ(client.messages[0], R"({"result":null,"id":1})");
+  EXPECT_EQ(client.messages[1], R"({"result":["btcusdt@trade","ethusdt@trade"],"id":2})");
+  EXPECT_NE(client.messages[2].find(R"({"error":{"code":2,)"), std::string::npos) << client.messages[2];
+  EXPECT_NE(client.messages[2].find(R"("id":3})"), std::string::npos) << client.messages[2];
+  EXPECT_EQ(router_.subscriber_count(eth), 1u);
+  EXPECT_EQ(counters_.client_requests, 3u);
+
+  // The new subscription carries frames too.
+  router_.publish(event(eth, "ethusdt@trade", kTrade));
+  ASSERT_TRUE(run_until([&] { return client.messages.size() == 4; }));
+  EXPECT_EQ(client.messages[3], kTrade);
+}
+
+TEST_F(ClientSessionTest, ClientPastItsQueueBoundIsClosedWith1008AndCountedOnce) {
+  config_.client_queue_bytes = 4096;
+  const auto btc = catalog_.add("btcusdt@trade");
+  const auto eth = catalog_.add("ethusdt@trade");
+  start();
+  auto& slow = connect_open("/ws/btcusdt@trade");
+  auto& other = connect_open("/ws/ethusdt@trade");
+  ASSERT_TRUE(subscribed(btc));
+  ASSERT_TRUE(subscribed(eth));
+
+  // One turn of the loop publishes five times the bound: nothing is written
+  // in between, so the queue overflows, and goes on refusing frames until
+  // the posted close runs.
+  const std::string big = "\"" + std::string(1000, 'x') + "\"";
+  for (int i = 0; i < 20; ++i) router_.publish(event(btc, "btcusdt@trade", big));
+  EXPECT_GT(counters_.client_queue_bytes, 0u);
+  router_.publish(event(eth, "ethusdt@trade", kTrade));
+
+  ASSERT_TRUE(run_until([&] { return slow.ended && other.messages.size() == 1; }));
+  EXPECT_EQ(slow.error, beast::websocket::error::closed) << slow.error.message();
+  EXPECT_EQ(slow.close_code(), 1008);
+  EXPECT_EQ(slow.close_text(), "slow consumer: send queue over limit");
+  // Its backlog was freed, not sent: at most what fitted before the bound.
+  EXPECT_LT(slow.messages.size(), 5u);
+  ASSERT_TRUE(run_until([&] { return registry_->size() == 1; }));
+  EXPECT_EQ(disconnects(DisconnectReason::slow_consumer), 1u);
+  EXPECT_EQ(all_disconnects(), 1u);
+  EXPECT_EQ(counters_.clients_connected, 1u);
+  EXPECT_EQ(router_.subscriber_count(btc), 0u);
+  EXPECT_EQ(counters_.client_queue_bytes, 0u);
+  // The other client never noticed.
+  EXPECT_FALSE(other.ended);
+  EXPECT_EQ(other.messages[0], kTrade);
+}
+
+TEST_F(ClientSessionTest, ClientCloseIsAnsweredAndTheSessionEndsOnce) {
+  const auto trade = catalog_.add("btcusdt@trade");
+  start();
+  auto& client = connect_open("/ws/btcusdt@trade");
+  ASSERT_TRUE(subscribed(trade));
+  client.close();
+  ASSERT_TRUE(run_until([&] { return client.close_done && client.ended && registry_->admitted() == 0; }));
+  // The close completed cleanly: the relay's close reply arrived.
+  EXPECT_FALSE(client.close_error) << client.close_error.message();
+  EXPECT_EQ(client.close_code(), 1000);
+  EXPECT_EQ(disconnects(DisconnectReason::client_closed), 1u);
+  EXPECT_EQ(all_disconnects(), 1u);
+  EXPECT_EQ(counters_.clients_connected, 0u);
+  EXPECT_EQ(router_.subscriber_count(trade), 0u);
+  EXPECT_EQ(counters_.client_queue_bytes, 0u);
+}
+
+TEST_F(ClientSessionTest, ClientHangingUpIsCountedOnceAsClosed) {
+  const auto trade = catalog_.add("btcusdt@trade");
+  start();
+  auto& client = connect_open("/ws/btcusdt@trade");
+  ASSERT_TRUE(subscribed(trade));
+  client.drop();
+  ASSERT_TRUE(gone(client));
+  EXPECT_EQ(disconnects(DisconnectReason::client_closed), 1u);
+  EXPECT_EQ(all_disconnects(), 1u);
+  EXPECT_EQ(router_.subscriber_count(trade), 0u);
+}
+
+TEST_F(ClientSessionTest, TooManyMessagesIsClosedWith1008) {
+  config_.client_message_rate = 2;
+  catalog_.add("btcusdt@trade");
+  start();
+  auto& client = connect_open("/ws/btcusdt@trade");
+  for (int i = 0; i < 10; ++i) client.send(R"({"method":"LIST_SUBSCRIPTIONS","id":1})");
+  ASSERT_TRUE(gone(client));
+  EXPECT_EQ(client.close_code(), 1008);
+  EXPECT_EQ(client.close_text(), "too many messages");
+  EXPECT_EQ(disconnects(DisconnectReason::rate_limit), 1u);
+  EXPECT_EQ(all_disconnects(), 1u);
+  EXPECT_EQ(counters_.client_queue_bytes, 0u);
+}
+
+TEST_F(ClientSessionTest, OversizedMessageIsClosedWith1009) {
+  config_.max_client_message_bytes = 1024;
+  catalog_.add("btcusdt@trade");
+  start();
+  auto& client = connect_open("/ws/btcusdt@trade");
+  client.send(std::string(2048, 'x'));
+  ASSERT_TRUE(gone(client));
+  EXPECT_EQ(client.close_code(), 1009);
+  EXPECT_EQ(disconnects(DisconnectReason::message_too_big), 1u);
+  EXPECT_EQ(all_disconnects(), 1u);
+}
+
+TEST_F(ClientSessionTest, RetiredStreamIsReportedAndUnsubscribed) {
+  const auto trade = catalog_.add("btcusdt@trade");
+  start();
+  auto& client = connect_open("/ws/btcusdt@trade");
+  ASSERT_TRUE(subscribed(trade));
+  registry_->retire_stream(trade);
+  ASSERT_TRUE(run_until([&] { return client.messages.size() == 1; }));
+  EXPECT_NE(client.messages[0].find("is no longer carried by this relay"), std::string::npos) << client.messages[0];
+  EXPECT_EQ(router_.subscriber_count(trade), 0u);
+  EXPECT_FALSE(client.ended);
+}
+
+}  // namespace
+}  // namespace tickrelay::fanout
