@@ -33,8 +33,8 @@ Endpoint endpoint_of(std::string_view prefix) {
 }
 
 fanout::FramePtr text_frame(std::string_view payload) {
-  std::string wire(fanout::frame_header_size(payload.size()) + payload.size(), '\0');
-  const auto header = fanout::write_frame_header(wire.data(), payload.size());
+  std::string wire(wire::frame_header_size(payload.size()) + payload.size(), '\0');
+  const auto header = wire::write_frame_header(wire.data(), payload.size());
   std::copy(payload.begin(), payload.end(), wire.begin() + static_cast<std::ptrdiff_t>(header));
   return fanout::Frame::from_wire(wire);
 }

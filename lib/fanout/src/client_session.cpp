@@ -35,8 +35,8 @@ tcp::socket& lowest_socket(ssl::stream<tcp::socket>& s) { return s.next_layer();
 
 // A small text frame of our own (a control response), framed for the wire.
 FramePtr text_frame(std::string_view payload) {
-  std::string wire(fanout::frame_header_size(payload.size()) + payload.size(), '\0');
-  const auto header = fanout::write_frame_header(wire.data(), payload.size());
+  std::string wire(wire::frame_header_size(payload.size()) + payload.size(), '\0');
+  const auto header = wire::write_frame_header(wire.data(), payload.size());
   std::copy(payload.begin(), payload.end(), wire.begin() + static_cast<std::ptrdiff_t>(header));
   return fanout::Frame::from_wire(wire);
 }
