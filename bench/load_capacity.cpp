@@ -18,6 +18,7 @@
 #include "message_processor.hpp"
 #include "run_control.hpp"
 #include "run_setup.hpp"
+#include "tickrelay/wire/duration.hpp"
 #include "tickrelay/wire/ws_frame.hpp"
 
 using namespace tickrelay;
@@ -100,7 +101,7 @@ Result measure(const std::string& frames, double seconds, Body body) {
   std::uint64_t messages = 0;
   const auto start = std::chrono::steady_clock::now();
   const double cpu_start = thread_cpu_seconds();
-  const auto deadline = start + std::chrono::duration<double>(seconds);
+  const auto deadline = start + wire::to_duration(seconds);
   while (std::chrono::steady_clock::now() < deadline) {
     messages += body();
   }
