@@ -273,18 +273,11 @@ RunReport LoadRunner::build_report() const {
       static const TallySnapshot kNothing;
       const bool warm = warmed_up_ && t < worker->warm_up_end().size();
       const TallySnapshot& before = warm ? worker->warm_up_end()[t] : kNothing;
-      r.messages += tally.messages.get() - before.messages;
-      r.bytes += tally.bytes.get() - before.bytes;
-      r.control_messages += tally.control.get() - before.control;
-      r.malformed += tally.malformed.get() - before.malformed;
-      r.without_event_time += tally.without_event_time.get() - before.without_event_time;
-      r.millisecond_times += tally.millisecond_times.get() - before.millisecond_times;
-      r.negative_latency += tally.negative_latency.get() - before.negative_latency;
-      r.lost += tally.lost.get() - before.lost;
-      r.duplicates += tally.duplicates.get() - before.duplicates;
-      r.connect_errors += tally.connect_errors.get();
-      r.drops += tally.drops.get();
-      r.reconnects += tally.reconnects.get();
+      for_each_count(
+          [](bool since_warm_up, std::uint64_t& sum, const RelaxedCounter& count, std::uint64_t at_warm_up_end) {
+            sum += count.get() - (since_warm_up ? at_warm_up_end : 0);
+          },
+          r, tally, before);
       if (r.first_error.empty()) r.first_error = tally.first_error;
       if (warm) {
         latency.merge_from(tally.latency.difference(before.latency));
