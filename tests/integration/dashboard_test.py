@@ -712,6 +712,9 @@ class LiveTest(unittest.TestCase):
 
     def test_relay_is_healthy_and_single_threaded_during_the_run(self):
         self.assertEqual(http_get(self.programs.relay_metrics_port, "/healthz"), (200, "ok\n"))
+        # The client port's liveness answer; readiness is the metrics port's alone.
+        self.assertEqual(http_get(self.programs.relay_port, "/livez"), (200, "ok\n"))
+        self.assertEqual(http_get(self.programs.relay_port, "/healthz")[0], 426)
         data = self.api("query", query=f'tickrelay_process_threads{{instance="{self.relay_instance}"}}')
         self.assertEqual([s["value"][1] for s in data["result"]], ["1"])
 
