@@ -152,7 +152,8 @@ class Package(unittest.TestCase):
         self.assertIn("tickrelayd", [os.path.basename(p) for p in programs])
         for program in programs:
             with self.subTest(program=os.path.basename(program)):
-                self.assertEqual(vector_extension_instructions(program), [])
+                self.assertEqual(vector_extension_instructions(program), [],
+                                 "AVX/BMI code in a package: was the build configured with TICKRELAY_ARCH?")
 
     def upgrade_of(self, deb):
         """The same package with a higher version: an upgrade for dpkg."""
