@@ -26,6 +26,8 @@
 #include <string>
 #include <vector>
 
+#include "tickrelay/wire/ws_frame.hpp"
+
 namespace net = boost::asio;
 namespace ssl = boost::asio::ssl;
 namespace websocket = boost::beast::websocket;
@@ -75,14 +77,8 @@ Template make_template(const std::string& symbol) {
                            "\",\"t\":100000000000,\"p\":\"43210.12\",\"q\":\"0.00100\","
                            "\"T\":1000000000000000,\"m\":true,\"M\":true}";
   Template t;
-  t.frame.push_back(static_cast<char>(0x81));  // FIN, text; server frames are unmasked
-  if (body.size() < 126) {
-    t.frame.push_back(static_cast<char>(body.size()));
-  } else {
-    t.frame.push_back(126);
-    t.frame.push_back(static_cast<char>(body.size() >> 8));
-    t.frame.push_back(static_cast<char>(body.size() & 0xff));
-  }
+  t.frame.resize(tickrelay::wire::frame_header_size(body.size()));
+  tickrelay::wire::write_frame_header(t.frame.data(), body.size());
   t.frame += body;
   t.e_at = t.frame.find("\"E\":") + 4;
   t.t_at = t.frame.find("\"t\":") + 4;

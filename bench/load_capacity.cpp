@@ -18,7 +18,8 @@
 #include "message_processor.hpp"
 #include "run_control.hpp"
 #include "run_setup.hpp"
-#include "ws_frame.hpp"
+#include "tickrelay/wire/duration.hpp"
+#include "tickrelay/wire/ws_frame.hpp"
 
 using namespace tickrelay;
 using namespace tickrelay::client;
@@ -62,15 +63,8 @@ std::string book_ticker(std::size_t i, std::uint64_t) {
 std::uint64_t now_us() { return static_cast<std::uint64_t>(LoadWorker::now_ns() / 1000); }
 
 std::string frame(const std::string& payload) {
-  std::string out;
-  out.push_back(static_cast<char>(0x81));
-  if (payload.size() < 126) {
-    out.push_back(static_cast<char>(payload.size()));
-  } else {
-    out.push_back(126);
-    out.push_back(static_cast<char>(payload.size() >> 8));
-    out.push_back(static_cast<char>(payload.size() & 0xff));
-  }
+  std::string out(wire::frame_header_size(payload.size()), '\0');
+  wire::write_frame_header(out.data(), payload.size());
   return out + payload;
 }
 
@@ -79,9 +73,9 @@ template <class Fn>
 std::size_t for_each_frame(std::vector<char>& buffer, std::size_t size, Fn fn) {
   std::size_t pos = 0, n = 0;
   while (pos < size) {
-    FrameHeader h;
+    wire::FrameHeader h;
     std::uint64_t needed = 0;
-    decode_frame(reinterpret_cast<const std::uint8_t*>(buffer.data() + pos), size - pos, h, needed);
+    wire::decode_frame(reinterpret_cast<const std::uint8_t*>(buffer.data() + pos), size - pos, h, needed);
     fn(buffer.data() + pos + h.header_size, static_cast<std::size_t>(h.payload_size), n);
     pos += static_cast<std::size_t>(needed);
     ++n;
@@ -107,7 +101,7 @@ Result measure(const std::string& frames, double seconds, Body body) {
   std::uint64_t messages = 0;
   const auto start = std::chrono::steady_clock::now();
   const double cpu_start = thread_cpu_seconds();
-  const auto deadline = start + std::chrono::duration<double>(seconds);
+  const auto deadline = start + wire::to_duration(seconds);
   while (std::chrono::steady_clock::now() < deadline) {
     messages += body();
   }

@@ -17,18 +17,19 @@ function(tickrelay_enable_sanitizers target)
   endif()
 endfunction()
 
-# simdjson's On-Demand parser uses the SIMD kernel the compiler targets, so
-# the build targets haswell (AVX2, BMI, PCLMUL: what simdjson needs) when the build machine has it; set
-# TICKRELAY_ARCH to "" for a portable build.
-if(NOT DEFINED TICKRELAY_ARCH)
-  set(TICKRELAY_ARCH "")
-  if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64" AND EXISTS /proc/cpuinfo)
-    file(READ /proc/cpuinfo _tickrelay_cpuinfo)
-    if(_tickrelay_cpuinfo MATCHES " avx2 " AND _tickrelay_cpuinfo MATCHES " bmi2 " AND _tickrelay_cpuinfo MATCHES " pclmulqdq ")
-      set(TICKRELAY_ARCH "haswell")
-    endif()
-  endif()
-  set(TICKRELAY_ARCH "${TICKRELAY_ARCH}" CACHE STRING "-march value for tickrelay targets (empty: compiler default)")
+# The default build, and so the .deb, targets the compiler's baseline
+# (x86-64 on Debian's GCC): a package built on a newer CPU must still run on
+# an older one instead of dying with SIGILL. simdjson's On-Demand parser picks
+# its kernel from the target flags at compile time, so the baseline build uses
+# its SSE4.2-free "fallback" kernel (see deploy/README.md). TICKRELAY_ARCH
+# is an explicit opt-in for a build that only ever runs on the machine it
+# targets, e.g. -DTICKRELAY_ARCH=native or haswell for a benchmark box.
+set(TICKRELAY_ARCH "" CACHE STRING "-march value for tickrelay targets (empty: the compiler's baseline; opt-in only)")
+if(TICKRELAY_ARCH)
+  # Also catches a build tree configured before the default changed, whose
+  # cache still holds the haswell that used to be detected.
+  message(WARNING "TICKRELAY_ARCH=${TICKRELAY_ARCH}: the programs (and a package built here) need such a CPU; "
+                  "configure with -DTICKRELAY_ARCH= for a portable build")
 endif()
 
 # Every tickrelay target gets both; one call keeps the lists from drifting.

@@ -1,10 +1,12 @@
-"""Child processes, ports and /proc readings for the harness.
+"""Child processes, ports, HTTP probes, /proc readings and Prometheus text,
+for the comparison harness and the Python tests alike (the tests import it
+with bench/ on sys.path: `from comparison import processes`).
 
-Every process the harness starts goes through Children: it runs in its own
-session (so a Ctrl-C at the terminal reaches only the harness, which then
-stops the children in order), it gets SIGKILL if the harness dies without
-cleaning up (PR_SET_PDEATHSIG), and Children.stop_all() ends whatever is still
-running, SIGTERM first, SIGKILL after a bounded wait.
+Every process the harness or a test starts goes through Child (most through
+Children): it runs in its own session (so a Ctrl-C at the terminal reaches
+only the harness, which then stops the children in order), it gets SIGKILL if
+its starter dies without cleaning up (PR_SET_PDEATHSIG), and stop() ends it,
+SIGTERM first, SIGKILL after a bounded wait. Every wait has a deadline.
 """
 
 import ctypes
@@ -14,6 +16,8 @@ import signal
 import socket
 import subprocess
 import time
+
+from prometheus_client.parser import text_string_to_metric_families
 
 HOST = "127.0.0.1"
 _PR_SET_PDEATHSIG = 1
@@ -43,9 +47,9 @@ class Child:
         # taskset execs the program, so this is the program's own pid.
         return self.proc.pid
 
-    def start(self):
+    def start(self, cwd=None):
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
-            self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+            self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=cwd,
                                          start_new_session=True, preexec_fn=_die_with_parent)
         return self
 
@@ -57,6 +61,14 @@ class Child:
 
     def stderr(self):
         return _read(self.stderr_path)
+
+    def output(self, chars=3000):
+        """The tails of stdout and stderr, for a failure message."""
+        return self.stdout()[-chars:] + self.stderr()[-chars:]
+
+    def first_line(self, timeout):
+        """The first line the process prints, waiting at most timeout seconds."""
+        return self.wait_for_stdout(r"\A([^\n]*)\n", timeout).group(1)
 
     def wait_for_stdout(self, pattern, timeout):
         """The first match of pattern in stdout, waiting at most timeout seconds."""
@@ -84,6 +96,16 @@ class Child:
             return self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             return None
+
+    def terminate(self, timeout=15.0):
+        """SIGTERM, as an operator ends a run; the exit code, or None if it did not exit in time."""
+        self.signal(signal.SIGTERM)
+        return self.wait(timeout)
+
+    def kill(self):
+        if self.running():
+            self.proc.kill()
+            self.proc.wait(10)
 
     def stop(self, grace=5.0):
         """SIGTERM, then SIGKILL after grace seconds; returns the exit code."""
@@ -139,6 +161,22 @@ def port_in_use(port):
     return False
 
 
+def wait_for(predicate, what, timeout):
+    """Polls until predicate() returns something true; returns it, or raises AssertionError naming `what`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout} s")
+        time.sleep(0.1)
+
+
+def free_port():
+    return free_ports(1)[0]
+
+
 def free_ports(count):
     """count distinct ports the kernel considers free right now."""
     sockets = []
@@ -191,6 +229,30 @@ def resident_bytes(pid):
         return None
 
 
+def alive(pid):
+    """True while pid exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def children_of(pid):
+    """The pids whose parent is pid, from /proc/<pid>/status."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status", encoding="ascii", errors="replace") as f:
+                if any(line.split() == ["PPid:", str(pid)] for line in f):
+                    found.append(int(entry))
+        except OSError:
+            pass
+    return found
+
+
 def thread_count(pid):
     try:
         return len(os.listdir(f"/proc/{pid}/task"))
@@ -201,3 +263,28 @@ def thread_count(pid):
 def load_average():
     with open("/proc/loadavg", encoding="ascii") as f:
         return [float(x) for x in f.read().split()[:3]]
+
+
+def metric_samples(text):
+    """Prometheus text format to [(sample name, {label: value}, value)], by prometheus_client's parser.
+
+    Sample names keep their suffixes (_total, _bucket, _sum, _count); a line
+    that is not valid exposition text raises ValueError.
+    """
+    return [(sample.name, sample.labels, sample.value)
+            for family in text_string_to_metric_families(text) for sample in family.samples]
+
+
+def metric_sum(text, name):
+    """Sum of the samples of one metric in Prometheus text, or None if absent."""
+    values = [value for sample, _, value in metric_samples(text) if sample == name]
+    return sum(values) if values else None
+
+
+def metric_by_label(text, name, label):
+    """{label value: summed samples} of one metric in Prometheus text."""
+    values = {}
+    for sample, labels, value in metric_samples(text):
+        if sample == name and label in labels:
+            values[labels[label]] = values.get(labels[label], 0.0) + value
+    return values

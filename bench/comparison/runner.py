@@ -17,7 +17,6 @@ For each (implementation, point):
 
 import json
 import os
-import re
 import signal
 import time
 from dataclasses import dataclass
@@ -94,25 +93,6 @@ def load_argv(ctx, impl, point, port, output, server_pid=None, metrics_port=None
     return argv
 
 
-def parse_metric(text, name):
-    """Sum of the samples of one metric in Prometheus text, or None if absent."""
-    total, found = 0.0, False
-    for line in text.splitlines():
-        if line.startswith(name) and line[len(name):len(name) + 1] in (" ", "{"):
-            total += float(line.rsplit(" ", 1)[1])
-            found = True
-    return total if found else None
-
-
-def metric_by_label(text, name, label):
-    """{label value: sample} of one metric in Prometheus text."""
-    values = {}
-    pattern = re.compile(re.escape(name) + r"\{[^}]*" + re.escape(label) + r'="([^"]*)"[^}]*\}\s+(\S+)')
-    for match in pattern.finditer(text):
-        values[match.group(1)] = values.get(match.group(1), 0.0) + float(match.group(2))
-    return values
-
-
 class Watch:
     """What the harness observes beside the load client during a run."""
 
@@ -150,8 +130,8 @@ class Watch:
             self._next_scrape = now + METRICS_EVERY_S
             status, text = processes.http_get(self.metrics_port, "/metrics", timeout=0.5)
             if status == 200:
-                messages = parse_metric(text, "tickrelay_load_messages_total")
-                up = parse_metric(text, "tickrelay_load_connections")
+                messages = processes.metric_sum(text, "tickrelay_load_messages_total")
+                up = processes.metric_sum(text, "tickrelay_load_connections")
                 if messages is not None and up is not None:
                     self.samples.append((now, messages, up))
 
@@ -303,9 +283,9 @@ def relay_figures(metrics_port):
     if status != 200:
         return None
     return {
-        "client_disconnects": metric_by_label(text, "tickrelay_client_disconnects_total", "reason"),
-        "upstream_reconnects": metric_by_label(text, "tickrelay_upstream_reconnects_total", "reason"),
-        "delivered_messages": parse_metric(text, "tickrelay_delivered_messages_total"),
+        "client_disconnects": processes.metric_by_label(text, "tickrelay_client_disconnects_total", "reason"),
+        "upstream_reconnects": processes.metric_by_label(text, "tickrelay_upstream_reconnects_total", "reason"),
+        "delivered_messages": processes.metric_sum(text, "tickrelay_delivered_messages_total"),
     }
 
 

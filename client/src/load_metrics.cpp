@@ -45,29 +45,25 @@ std::vector<prometheus::MetricFamily> LoadMetrics::collect() const {
   for (std::size_t t = 0; t < options_.targets.size(); ++t) {
     const TargetSpec& spec = options_.targets[t];
     const observe::Labels labels{{"impl", spec.impl}, {"target", spec.url}};
-    std::uint64_t sum_messages = 0, sum_bytes = 0, up = 0, errs = 0, recon = 0, lost = 0, dups = 0, bad = 0;
+    // Whole-run totals: a scrape shows what the counters have seen, warm-up included.
+    TargetCounts<std::uint64_t> sum;
+    std::uint64_t up = 0;
     LatencyRecorder merged;
     for (const auto& worker : workers_) {
       const TargetTally& tally = worker->tally(t);
-      sum_messages += tally.messages.get();
-      sum_bytes += tally.bytes.get();
+      for_each_count([](bool, std::uint64_t& total, const RelaxedCounter& count) { total += count.get(); }, sum, tally);
       up += tally.connections_up.get();
-      errs += tally.connect_errors.get() + tally.drops.get();
-      recon += tally.reconnects.get();
-      lost += tally.lost.get();
-      dups += tally.duplicates.get();
-      bad += tally.malformed.get();
       merged.merge_from(tally.latency);
     }
-    messages.metric.push_back(observe::counter_metric(labels, double(sum_messages)));
-    bytes.metric.push_back(observe::counter_metric(labels, double(sum_bytes)));
+    messages.metric.push_back(observe::counter_metric(labels, double(sum.messages)));
+    bytes.metric.push_back(observe::counter_metric(labels, double(sum.bytes)));
     connections.metric.push_back(observe::gauge_metric(labels, double(up)));
     planned.metric.push_back(observe::gauge_metric(labels, double(options_.connections)));
-    errors.metric.push_back(observe::counter_metric(labels, double(errs)));
-    reconnects.metric.push_back(observe::counter_metric(labels, double(recon)));
-    gaps.metric.push_back(observe::counter_metric(labels, double(lost)));
-    duplicates.metric.push_back(observe::counter_metric(labels, double(dups)));
-    malformed.metric.push_back(observe::counter_metric(labels, double(bad)));
+    errors.metric.push_back(observe::counter_metric(labels, double(sum.connect_errors + sum.drops)));
+    reconnects.metric.push_back(observe::counter_metric(labels, double(sum.reconnects)));
+    gaps.metric.push_back(observe::counter_metric(labels, double(sum.lost)));
+    duplicates.metric.push_back(observe::counter_metric(labels, double(sum.duplicates)));
+    malformed.metric.push_back(observe::counter_metric(labels, double(sum.malformed)));
     merged.bucket_counts(bounds_ns, counts);
     latency.metric.push_back(observe::histogram_metric(labels, bounds, counts, double(merged.sum()) / 1e9));
     if (spec.server_pid) {

@@ -10,6 +10,7 @@
 #include "load_metrics.hpp"
 #include "load_worker.hpp"
 #include "tickrelay/observe/metrics_server.hpp"
+#include "tickrelay/wire/duration.hpp"
 #include "tickrelay/wire/tls_context.hpp"
 
 namespace tickrelay::client {
@@ -84,9 +85,8 @@ void LoadRunner::prepare() {
   // connections go to consecutive threads so each thread gets its share of
   // every target.
   std::size_t next = 0;
-  const double ramp_ns = options_.ramp_up_seconds * 1e9;
   for (int i = 0; i < options_.connections; ++i) {
-    const auto offset = std::chrono::nanoseconds(static_cast<std::int64_t>(ramp_ns * i / options_.connections));
+    const auto offset = wire::to_duration(options_.ramp_up_seconds * i / options_.connections);
     for (std::size_t t = 0; t < options_.targets.size(); ++t) {
       workers_[next++ % workers_.size()]->add_connection(t, offset);
     }
@@ -128,7 +128,7 @@ RunReport LoadRunner::run() {
     threads_.emplace_back([worker = workers_[i].get(), cpu] { worker->run(cpu); });
   }
   measured_from_ = started_;
-  const auto warm_up = std::chrono::nanoseconds(static_cast<std::int64_t>(options_.warm_up_seconds * 1e9));
+  const auto warm_up = wire::to_duration(options_.warm_up_seconds);
   if (warm_up.count() > 0) {
     warm_up_timer_.expires_at(started_ + warm_up);
     warm_up_timer_.async_wait([this](error_code ec) {
@@ -136,8 +136,7 @@ RunReport LoadRunner::run() {
     });
   }
   if (options_.duration_seconds > 0) {
-    end_timer_.expires_at(started_ + warm_up +
-                          std::chrono::nanoseconds(static_cast<std::int64_t>(options_.duration_seconds * 1e9)));
+    end_timer_.expires_at(started_ + warm_up + wire::to_duration(options_.duration_seconds));
     end_timer_.async_wait([this](error_code ec) {
       if (!ec) control_->finish();
     });
@@ -274,18 +273,11 @@ RunReport LoadRunner::build_report() const {
       static const TallySnapshot kNothing;
       const bool warm = warmed_up_ && t < worker->warm_up_end().size();
       const TallySnapshot& before = warm ? worker->warm_up_end()[t] : kNothing;
-      r.messages += tally.messages.get() - before.messages;
-      r.bytes += tally.bytes.get() - before.bytes;
-      r.control_messages += tally.control.get() - before.control;
-      r.malformed += tally.malformed.get() - before.malformed;
-      r.without_event_time += tally.without_event_time.get() - before.without_event_time;
-      r.millisecond_times += tally.millisecond_times.get() - before.millisecond_times;
-      r.negative_latency += tally.negative_latency.get() - before.negative_latency;
-      r.lost += tally.lost.get() - before.lost;
-      r.duplicates += tally.duplicates.get() - before.duplicates;
-      r.connect_errors += tally.connect_errors.get();
-      r.drops += tally.drops.get();
-      r.reconnects += tally.reconnects.get();
+      for_each_count(
+          [](bool since_warm_up, std::uint64_t& sum, const RelaxedCounter& count, std::uint64_t at_warm_up_end) {
+            sum += count.get() - (since_warm_up ? at_warm_up_end : 0);
+          },
+          r, tally, before);
       if (r.first_error.empty()) r.first_error = tally.first_error;
       if (warm) {
         latency.merge_from(tally.latency.difference(before.latency));

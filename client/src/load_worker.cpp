@@ -80,15 +80,7 @@ void LoadWorker::mark_warm_up_end() {
     warm_up_end_.clear();
     for (const auto& tally : tallies_) {
       TallySnapshot& s = warm_up_end_.emplace_back();
-      s.messages = tally->messages.get();
-      s.bytes = tally->bytes.get();
-      s.control = tally->control.get();
-      s.malformed = tally->malformed.get();
-      s.without_event_time = tally->without_event_time.get();
-      s.millisecond_times = tally->millisecond_times.get();
-      s.negative_latency = tally->negative_latency.get();
-      s.lost = tally->lost.get();
-      s.duplicates = tally->duplicates.get();
+      for_each_count([](bool, std::uint64_t& at_end, const RelaxedCounter& count) { at_end = count.get(); }, s, *tally);
       s.latency.merge_from(tally->latency);
       s.slot_messages.reserve(tally->slots.size());
       for (const ConnectionSlot& slot : tally->slots) s.slot_messages.push_back(slot.messages);
@@ -201,7 +193,7 @@ bool LoadWorker::on_processed(std::size_t target, ConnectionSlot& slot, MessageC
   TargetTally& tally = *tallies_[target];
   switch (kind) {
     case MessageClass::control:
-      tally.control.add();
+      tally.control_messages.add();
       return true;
     case MessageClass::malformed:
       tally.malformed.add();

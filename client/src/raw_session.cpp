@@ -17,6 +17,10 @@ namespace http = beast::http;
 
 namespace {
 
+using wire::append_client_frame;
+using wire::decode_frame;
+using wire::FrameStatus;
+
 // See BeastSession: covers connect and upgrade.
 constexpr auto kConnectTimeout = std::chrono::seconds(10);
 // A 101 response is a few hundred bytes; anything near this is not one.

@@ -7,9 +7,12 @@
 #include "tickrelay/wire/asio.hpp"
 #include "raw_transport.hpp"
 #include "session.hpp"
-#include "ws_frame.hpp"
+#include "tickrelay/wire/ws_frame.hpp"
 
 namespace tickrelay::client {
+
+using wire::FrameHeader;
+using wire::Opcode;
 
 class LoadWorker;
 struct ConnectionSlot;

@@ -9,6 +9,7 @@
 #include "load_options.hpp"
 #include "proc_sampler.hpp"
 #include "symbol_table.hpp"
+#include "target_counts.hpp"
 
 namespace tickrelay::client {
 
@@ -17,14 +18,13 @@ struct LatencySummary {
   double avg_ms = 0, min_ms = 0, p50_ms = 0, p90_ms = 0, p99_ms = 0, p999_ms = 0, max_ms = 0;
 };
 
-// Everything measured about one target, summed over threads.
-struct TargetReport {
+// Everything measured about one target, summed over threads: the counts
+// (TargetCounts) and what is derived from them.
+struct TargetReport : TargetCounts<std::uint64_t> {
   std::string impl;
   std::string url;
   std::uint64_t connections = 0;        // planned
   std::uint64_t connections_up_end = 0;  // still up when the run ended
-  std::uint64_t messages = 0;
-  std::uint64_t bytes = 0;
   double messages_per_second = 0;
   double megabytes_per_second = 0;
   // Market messages per connection, to show unfairness between connections.
@@ -34,16 +34,6 @@ struct TargetReport {
   double per_connection_rate = 0;  // average messages/s of one connection
   double per_connection_megabytes_per_second = 0;
   LatencySummary latency;
-  std::uint64_t millisecond_times = 0;  // latency samples with E in ms (±1 ms)
-  std::uint64_t without_event_time = 0;
-  std::uint64_t negative_latency = 0;
-  std::uint64_t lost = 0;
-  std::uint64_t duplicates = 0;
-  std::uint64_t connect_errors = 0;
-  std::uint64_t drops = 0;
-  std::uint64_t reconnects = 0;
-  std::uint64_t control_messages = 0;
-  std::uint64_t malformed = 0;
   std::string first_error;
   std::optional<pid_t> server_pid;
   ProcessFigures server;

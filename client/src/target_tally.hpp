@@ -10,6 +10,7 @@
 #include "latency_recorder.hpp"
 #include "relaxed_counter.hpp"
 #include "symbol_table.hpp"
+#include "target_counts.hpp"
 
 namespace tickrelay::client {
 
@@ -29,22 +30,10 @@ struct ConnectionSlot {
 
 // What one worker thread has seen of one target. Only that thread writes;
 // counters are read meanwhile by the control thread.
-struct TargetTally {
+struct TargetTally : TargetCounts<RelaxedCounter> {
   explicit TargetTally(double alert_pct) : symbols(alert_pct) {}
 
-  RelaxedCounter messages;  // market messages (control and malformed apart)
-  RelaxedCounter bytes;     // payload bytes of market messages
-  RelaxedCounter control;   // responses such as {"result":null,"id":1}
-  RelaxedCounter malformed;
-  RelaxedCounter without_event_time;  // counted, not in latency (spot bookTicker)
-  RelaxedCounter millisecond_times;   // latency samples whose E was in ms
-  RelaxedCounter negative_latency;    // E after now: clocks apart; recorded as 0
-  RelaxedCounter lost;                // ids skipped in sequences
-  RelaxedCounter duplicates;
-  RelaxedCounter connect_errors;      // attempts that never got to a WebSocket
-  RelaxedCounter drops;               // established connections that ended early
-  RelaxedCounter reconnects;          // connections re-established after a drop
-  RelaxedCounter connections_up;      // gauge
+  RelaxedCounter connections_up;  // gauge
   LatencyRecorder latency;
   SymbolTable symbols;
   std::string first_error;  // what went wrong first, for the report; read after the run
@@ -52,18 +41,9 @@ struct TargetTally {
 };
 
 // A target's counts at the end of the warm-up, taken on the worker's own
-// thread; the report subtracts them. Failures (connect errors, drops,
-// reconnects) are not in it: those count over the whole run.
-struct TallySnapshot {
-  std::uint64_t messages = 0;
-  std::uint64_t bytes = 0;
-  std::uint64_t control = 0;
-  std::uint64_t malformed = 0;
-  std::uint64_t without_event_time = 0;
-  std::uint64_t millisecond_times = 0;
-  std::uint64_t negative_latency = 0;
-  std::uint64_t lost = 0;
-  std::uint64_t duplicates = 0;
+// thread; the report subtracts those counted since the warm-up (failures
+// count over the whole run).
+struct TallySnapshot : TargetCounts<std::uint64_t> {
   LatencyRecorder latency;
   std::vector<std::uint64_t> slot_messages;  // per ConnectionSlot, same order
 };

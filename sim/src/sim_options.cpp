@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "tickrelay/observe/build_info.hpp"
+#include "tickrelay/wire/duration.hpp"
 
 namespace tickrelay::sim {
 namespace {
@@ -48,7 +49,7 @@ Micros parse_seconds(std::string_view flag, const std::string& text, bool allow_
     throw UsageError(std::string(flag) + ": expected a number of seconds " + (allow_zero ? ">= 0" : "> 0") +
                      ", got \"" + text + "\"");
   }
-  return Micros{std::llround(value * 1e6)};
+  return std::chrono::round<Micros>(wire::to_duration(value));
 }
 
 void parse_listen(const std::string& text, SimOptions& options) {

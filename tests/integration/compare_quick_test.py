@@ -26,6 +26,9 @@ import time
 QUICK_TIMEOUT_S = 420
 INTERRUPT_TIMEOUT_S = 120
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
+from comparison import processes, report  # noqa: E402  (the harness's own helpers; the figures its report promises)
+
 IMPLS = ["tickrelay", "ws_per_client", "ws_fanout", "tornado_per_client", "tornado_fanout", "node_ws_fanout"]
 
 
@@ -34,8 +37,6 @@ def harness(options, *extra):
 
 
 def check_quick(options, tmp):
-    sys.path.insert(0, os.path.join(options.repo, "bench"))
-    from comparison import report  # the figures the report promises
 
     out_dir, work_dir = os.path.join(tmp, "out"), os.path.join(tmp, "work")
     done = subprocess.run(harness(options, "--quick", "--output-dir", out_dir, "--work-dir", work_dir,
@@ -102,28 +103,6 @@ def check_busy_port(options, tmp):
     assert str(port) in done.stdout and "in use" in done.stdout, done.stdout
 
 
-def children_of(pid):
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/status", encoding="ascii", errors="replace") as f:
-                if any(line.split() == ["PPid:", str(pid)] for line in f):
-                    found.append(int(entry))
-        except OSError:
-            pass
-    return found
-
-
-def alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
-            return f.read().rpartition(")")[2].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def check_interrupt(options, tmp):
     proc = subprocess.Popen(harness(options, "--quick", "--impl", "ws_fanout", "--duration", "60",
                                     "--base-port", "0", "--metrics-base-port", "0",
@@ -134,14 +113,14 @@ def check_interrupt(options, tmp):
         deadline = time.monotonic() + INTERRUPT_TIMEOUT_S
         started = []
         while len(started) < 3 and time.monotonic() < deadline and proc.poll() is None:
-            started = children_of(proc.pid)
+            started = processes.children_of(proc.pid)
             time.sleep(0.2)
         assert len(started) >= 3, f"harness started {started} (exit {proc.poll()})"
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=INTERRUPT_TIMEOUT_S)
         print(output)
         assert proc.returncode == 130, f"exit {proc.returncode} after SIGINT"
-        left = [pid for pid in started if alive(pid)]
+        left = [pid for pid in started if processes.alive(pid)]
         assert not left, f"processes left running after SIGINT: {left}"
     finally:
         if proc.poll() is None:

@@ -28,13 +28,10 @@ Run: dashboard_test.py --bin-dir build/bin --source-dir . [FilesTest|MetricsTest
 """
 
 import argparse
-import ctypes
 import json
 import math
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -45,6 +42,9 @@ import urllib.parse
 import urllib.request
 
 import yaml
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
+from comparison import processes  # noqa: E402  (bench/comparison/processes.py, shared with the harness)
 
 HOST = "127.0.0.1"
 PROMETHEUS = "/usr/bin/prometheus"
@@ -87,93 +87,16 @@ def program(name):
     return os.path.join(OPTIONS.bin_dir, name)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
+free_port = processes.free_port
 
 
 def wait_for(predicate, what, timeout=START_TIMEOUT_S):
-    """Polls until predicate() returns something true; returns it or fails naming `what`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout} s")
-        time.sleep(0.1)
+    return processes.wait_for(predicate, what, timeout)
 
 
 def http_get(port, path):
     """(status, body) of a GET on loopback; (0, "") when nothing answers."""
-    try:
-        with urllib.request.urlopen(f"http://{HOST}:{port}{path}", timeout=HTTP_TIMEOUT_S) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-    except OSError:
-        return 0, ""
-
-
-def die_with_parent():
-    """Runs in the child: the kernel kills it if this test is killed first."""
-    pr_set_pdeathsig = 1
-    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
-
-
-class Process:
-    """A child started by this test, its stdout and stderr in files; stopped by stop()."""
-
-    def __init__(self, name, argv, workdir):
-        self.name = name
-        self.out_path = os.path.join(workdir, f"{name}.out")
-        self.err_path = os.path.join(workdir, f"{name}.err")
-        with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
-            self.proc = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                                         preexec_fn=die_with_parent)
-
-    @property
-    def pid(self):
-        return self.proc.pid
-
-    def running(self):
-        return self.proc.poll() is None
-
-    def output(self, chars=3000):
-        text = ""
-        for path in (self.out_path, self.err_path):
-            with open(path, encoding="utf-8", errors="replace") as f:
-                text += f.read()[-chars:]
-        return text
-
-    def first_line(self):
-        def line():
-            if not self.running():
-                raise AssertionError(f"{self.name} exited with {self.proc.returncode}: {self.output()}")
-            with open(self.out_path, encoding="utf-8", errors="replace") as f:
-                text = f.read()
-            return text.split("\n", 1)[0] if "\n" in text else None
-        return wait_for(line, f"{self.name} printing its first line")
-
-    def wait_exit(self, timeout=EXIT_TIMEOUT_S):
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            return None
-
-    def terminate(self):
-        """SIGTERM, as an operator ends a run; returns the exit code, or None if it did not exit."""
-        if self.running():
-            self.proc.send_signal(signal.SIGTERM)
-        return self.wait_exit()
-
-    def stop(self):
-        if self.running():
-            self.proc.send_signal(signal.SIGTERM)
-            if self.wait_exit() is None:
-                self.proc.kill()
-                self.proc.wait(EXIT_TIMEOUT_S)
+    return processes.http_get(port, path, timeout=HTTP_TIMEOUT_S)
 
 
 class Programs:
@@ -188,14 +111,14 @@ class Programs:
         self.relay_metrics_port = None
 
     def start(self, name, argv):
-        process = Process(name, argv, self.workdir)
+        process = processes.Child(name, argv, self.workdir).start()
         self.processes.append(process)
         return process
 
     def start_sim_and_relay(self):
         self.sim = self.start("sim", [program("tickrelay-sim"), "--plain", "--listen", f"{HOST}:0", "--rate",
                                       SIM_RATE, "--symbols", SIM_SYMBOLS, "--log-level", "warn"])
-        words = self.sim.first_line().split()
+        words = self.sim.first_line(START_TIMEOUT_S).split()
         if len(words) != 3 or words[0] != "listening" or words[2] != "ws":
             raise AssertionError(f"tickrelay-sim said {' '.join(words)!r}")
         self.sim_port = int(words[1].rsplit(":", 1)[1])
@@ -247,23 +170,12 @@ class Programs:
     def stop_all(self):
         # Clients first, then the relay, then what feeds it.
         for process in reversed(self.processes):
-            process.stop()
-
-
-SAMPLE_LINE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})?\s+(\S+)(\s+-?\d+)?$")
+            process.stop(grace=EXIT_TIMEOUT_S)
 
 
 def parse_exposition(body):
-    """Prometheus text format to {(name, labels text): value}; comments skipped."""
-    samples = {}
-    for line in body.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        match = SAMPLE_LINE.match(line)
-        if not match:
-            raise AssertionError(f"not a sample line: {line!r}")
-        samples[(match.group(1), match.group(2) or "")] = float(match.group(3))
-    return samples
+    """Prometheus text format to {(name, sorted label pairs): value}, by prometheus_client's parser."""
+    return {(name, tuple(sorted(labels.items()))): value for name, labels, value in processes.metric_samples(body)}
 
 
 def promtool(*args, stdin=None):
@@ -506,7 +418,7 @@ class MetricsTest(unittest.TestCase):
             if status != 200:
                 return None
             samples = parse_exposition(body)
-            return body if samples.get(("tickrelay_clients_connected", "")) == clients else None
+            return body if samples.get(("tickrelay_clients_connected", ())) == clients else None
         return wait_for(scrape, f"tickrelayd reporting {clients} clients")
 
     @classmethod
@@ -524,7 +436,7 @@ class MetricsTest(unittest.TestCase):
             load, port = p.start_load(name, url, "tickrelay", p.relay.pid, connections)
             cls.relay_bodies[f"{connections} clients connected"] = cls.relay_scrape(connections)
             cls.load_bodies.append(http_get(port, "/metrics")[1])
-            code = load.terminate()
+            code = load.terminate(EXIT_TIMEOUT_S)
             if code != 0:
                 raise AssertionError(f"{name} exited with {code}: {load.output()}")
             cls.relay_bodies[f"after {name} left"] = cls.relay_scrape(0)
@@ -544,7 +456,7 @@ class MetricsTest(unittest.TestCase):
         self.assertEqual(len(set(sizes.values())), 1, f"line counts: {sizes}")
         # The client-side figures did move, so the equality is not vacuous.
         during = parse_exposition(self.relay_bodies["50 clients connected"])
-        self.assertGreater(during[("tickrelay_delivered_messages_total", "")], 0)
+        self.assertGreater(during[("tickrelay_delivered_messages_total", ())], 0)
 
     def test_dashboard_uses_only_exported_metrics(self):
         exported = set()
@@ -712,6 +624,9 @@ class LiveTest(unittest.TestCase):
 
     def test_relay_is_healthy_and_single_threaded_during_the_run(self):
         self.assertEqual(http_get(self.programs.relay_metrics_port, "/healthz"), (200, "ok\n"))
+        # The client port's liveness answer; readiness is the metrics port's alone.
+        self.assertEqual(http_get(self.programs.relay_port, "/livez"), (200, "ok\n"))
+        self.assertEqual(http_get(self.programs.relay_port, "/healthz")[0], 426)
         data = self.api("query", query=f'tickrelay_process_threads{{instance="{self.relay_instance}"}}')
         self.assertEqual([s["value"][1] for s in data["result"]], ["1"])
 

@@ -6,6 +6,9 @@
   the units in the systemd unit directory, the sysusers.d entry, the README;
   the control data has Depends computed by dpkg-shlibdeps plus adduser, the
   maintainer scripts, and the files under /etc/tickrelay as conffiles.
+- The packaged programs target the x86-64 baseline: `objdump -d` finds no
+  AVX, AVX2, AVX-512 or BMI instruction in them (a package built on a newer
+  CPU must not die with SIGILL on an older one).
 - As root, with no tickrelay installed: `dpkg -i` installs it (creating the
   tickrelay user and letting its group read /etc/tickrelay), the installed
   units pass `systemd-analyze verify` with their real paths and rate well
@@ -44,6 +47,34 @@ def run(cmd, **kwargs):
 def unit_dir():
     out = run(["pkg-config", "--variable=systemdsystemunitdir", "systemd"]).stdout.strip()
     return out or "/lib/systemd/system"
+
+
+# What a baseline x86-64 program never contains: ymm/zmm registers (AVX,
+# AVX2, AVX-512), AVX-512 mask registers, and VEX/EVEX-encoded mnemonics:
+# the AVX "v" forms (vmovdqu, vpxor, vzeroupper, ... on xmm too) and the
+# BMI1/BMI2 integer ones -march=haswell emits for shifts and bit tricks.
+AVX_OPERAND = re.compile(r"%[yz]mm[0-9]+|%k[0-7]\b")
+VEX_MNEMONICS = re.compile(r"^(v(?!err|erw)[a-z0-9]+|andn|bextr|blsi|blsmsk|blsr|bzhi|mulx|pdep|pext|rorx|sarx|shlx|shrx)$")
+
+
+def vector_extension_instructions(path, limit=5):
+    """The first few AVX/AVX2/AVX-512/BMI instructions in `path`'s code."""
+    found = []
+    dump = subprocess.Popen(["objdump", "-d", "--no-show-raw-insn", "--no-addresses", path], stdout=subprocess.PIPE,
+                            text=True)
+    for line in dump.stdout:
+        # "\tvmovdqu %ymm0,(%rdi)": mnemonic, then operands.
+        parts = line.strip().split(None, 1)
+        if not parts or line[0] != "\t":
+            continue
+        if VEX_MNEMONICS.match(parts[0]) or (len(parts) > 1 and AVX_OPERAND.search(parts[1])):
+            found.append(line.strip())
+            if len(found) >= limit:
+                break
+    dump.stdout.close()
+    dump.kill()
+    dump.wait()
+    return found
 
 
 def built(name):
@@ -109,6 +140,20 @@ class Package(unittest.TestCase):
         run(["dpkg-deb", "-x", self.deb, tree])
         with open(tree + unit_dir() + "/tickrelayd.service", encoding="utf-8") as f:
             self.assertIn("ExecStart=/usr/bin/tickrelayd --config /etc/tickrelay/tickrelayd.yaml\n", f.read())
+
+    def test_programs_target_the_x86_64_baseline(self):
+        if shutil.which("objdump") is None:
+            self.skipTest("objdump (binutils) is not installed")
+        if self.field("Architecture") != "amd64":
+            self.skipTest("only amd64 packages are checked")
+        tree = os.path.join(self.tmp, "baseline")
+        run(["dpkg-deb", "-x", self.deb, tree])
+        programs = sorted(glob.glob(os.path.join(tree, "usr", "bin", "*")))
+        self.assertIn("tickrelayd", [os.path.basename(p) for p in programs])
+        for program in programs:
+            with self.subTest(program=os.path.basename(program)):
+                self.assertEqual(vector_extension_instructions(program), [],
+                                 "AVX/BMI code in a package: was the build configured with TICKRELAY_ARCH?")
 
     def upgrade_of(self, deb):
         """The same package with a higher version: an upgrade for dpkg."""

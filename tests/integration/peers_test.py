@@ -17,18 +17,18 @@ Run: peers_test.py --bin-dir build/bin --peers-dir bench/peers [-k PEER]
 import argparse
 import asyncio
 import contextlib
-import ctypes
 import json
 import os
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 import unittest
 
 import websockets
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
+from comparison import processes  # noqa: E402  (bench/comparison/processes.py, shared with the harness)
 
 PYTHON = "/usr/bin/python3"
 HOST = "127.0.0.1"
@@ -70,12 +70,6 @@ PEERS = [
     Peer("tornado_per_client", [PYTHON, "tornado_per_client_relay.py"], fanout=False),
     Peer("node_ws_fanout", ["node", "node_ws_fanout_relay.js"], fanout=True),
 ]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
 
 
 def streams_of(event, requested):
@@ -173,72 +167,23 @@ class Client:
                 await self.task
 
 
-def die_with_parent():
-    """Runs in the child: the kernel kills it if this test is killed first."""
-    pr_set_pdeathsig = 1
-    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
-
-
-class Process:
-    """A child started by this test: stdout and stderr go to files."""
-
-    def __init__(self, name, argv, workdir):
-        self.name = name
-        self.argv = argv
-        self.out_path = os.path.join(workdir, f"{name}.out")
-        self.err_path = os.path.join(workdir, f"{name}.err")
-        self.proc = None
-
-    def start(self, cwd=None):
-        with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
-            self.proc = subprocess.Popen(self.argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL, cwd=cwd,
-                                         preexec_fn=die_with_parent)
-
-    async def first_line(self):
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            with open(self.out_path, encoding="utf-8", errors="replace") as f:
-                text = f.read()
-            if "\n" in text:
-                return text.split("\n", 1)[0]
-            if self.proc.poll() is not None:
-                raise AssertionError(f"{self.name} exited with {self.proc.returncode}: {self.stderr_tail()}")
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"{self.name} printed no line within {START_TIMEOUT_S} s: {self.stderr_tail()}")
-
-    def stderr_tail(self, chars=2000):
-        with open(self.err_path, encoding="utf-8", errors="replace") as f:
-            return f.read()[-chars:]
-
-    async def wait_exit(self):
-        deadline = time.monotonic() + EXIT_TIMEOUT_S
-        while self.proc.poll() is None and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-        return self.proc.poll()
-
-    def kill(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-
-
 class PeerRun:
     """One peer in front of one simulator, for one scenario."""
 
     def __init__(self, peer, workdir, sim_symbols, peer_args, tag):
         self.peer = peer
         self.workdir = workdir
-        self.sim = Process(f"sim-{tag}", [os.path.join(OPTIONS.bin_dir, "tickrelay-sim"), "--plain",
+        self.sim = processes.Child(f"sim-{tag}", [os.path.join(OPTIONS.bin_dir, "tickrelay-sim"), "--plain",
                                           "--listen", f"{HOST}:0", "--rate", RATE, "--seed", SEED,
                                           "--symbols", sim_symbols, "--log-level", "warn"], workdir)
         self.peer_args = peer_args
         self.relay = None
-        self.port = free_port()
+        self.port = processes.free_port()
         self.clients = []
 
     async def __aenter__(self):
         self.sim.start()
-        line = await self.sim.first_line()
+        line = await asyncio.to_thread(self.sim.first_line, START_TIMEOUT_S)
         words = line.split()
         if len(words) != 3 or words[0] != "listening" or words[2] != "ws":
             raise AssertionError(f"simulator said {line!r}")
@@ -246,9 +191,8 @@ class PeerRun:
         script = self.peer.command[-1]
         argv = self.peer.command[:-1] + [os.path.join(OPTIONS.peers_dir, script), "--listen",
                                          f"{HOST}:{self.port}", "--upstream", upstream] + self.peer_args
-        self.relay = Process(self.peer.name, argv, self.workdir)
-        self.relay.start(cwd=self.workdir)
-        line = await self.relay.first_line()
+        self.relay = processes.Child(self.peer.name, argv, self.workdir).start(cwd=self.workdir)
+        line = await asyncio.to_thread(self.relay.first_line, START_TIMEOUT_S)
         if line != f"listening {HOST}:{self.port}":
             raise AssertionError(f"{self.peer.name} said {line!r}, expected 'listening {HOST}:{self.port}'")
         return self
@@ -256,7 +200,8 @@ class PeerRun:
     async def __aexit__(self, *exc):
         for client in self.clients:
             await client.close()
-        self.relay and self.relay.kill()
+        if self.relay:
+            self.relay.kill()
         self.sim.kill()
 
     async def connect(self, streams, expected, microseconds):
@@ -266,7 +211,7 @@ class PeerRun:
         return client
 
     def alive(self, test):
-        test.assertIsNone(self.relay.proc.poll(), f"{self.peer.name} died: {self.relay.stderr_tail()}")
+        test.assertTrue(self.relay.running(), f"{self.peer.name} died: {self.relay.stderr()[-2000:]}")
 
 
 async def receive_all(test, clients, what):
@@ -282,10 +227,11 @@ async def receive_all(test, clients, what):
 
 
 async def stop_with(test, run, sig, clients):
-    run.relay.proc.send_signal(sig)
-    code = await run.relay.wait_exit()
-    test.assertEqual(code, 0, f"{run.peer.name} after {sig.name}: {run.relay.stderr_tail()}")
-    log = run.relay.stderr_tail(chars=100_000)
+    run.relay.signal(sig)
+    # Waited for on a thread: the clients must go on reading meanwhile, to see the close.
+    code = await asyncio.to_thread(run.relay.wait, EXIT_TIMEOUT_S)
+    test.assertEqual(code, 0, f"{run.peer.name} after {sig.name}: {run.relay.stderr()[-2000:]}")
+    log = run.relay.stderr()[-100_000:]
     if os.environ.get("PEERS_TEST_SHOW_STDERR"):
         print(f"\n--- {run.peer.name} stderr ---\n{log}", file=sys.stderr)
     # An unhandled error in a handler is logged, not fatal: the log must not have one.

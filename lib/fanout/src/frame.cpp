@@ -5,27 +5,8 @@
 
 namespace tickrelay::fanout {
 
-std::size_t frame_header_size(std::size_t payload) {
-  return payload < 126 ? 2 : payload <= 0xffff ? 4 : 10;
-}
-
-std::size_t write_frame_header(char* out, std::size_t payload, std::uint8_t opcode) {
-  // RFC 6455 5.2: FIN set, no mask (server to client), 7/16/64-bit length.
-  out[0] = static_cast<char>(0x80 | opcode);
-  if (payload < 126) {
-    out[1] = static_cast<char>(payload);
-    return 2;
-  }
-  if (payload <= 0xffff) {
-    out[1] = 126;
-    out[2] = static_cast<char>((payload >> 8) & 0xff);
-    out[3] = static_cast<char>(payload & 0xff);
-    return 4;
-  }
-  out[1] = 127;
-  for (int i = 0; i < 8; ++i) out[2 + i] = static_cast<char>((static_cast<std::uint64_t>(payload) >> (56 - 8 * i)) & 0xff);
-  return 10;
-}
+using wire::frame_header_size;
+using wire::write_frame_header;
 
 Frame* Frame::allocate(std::size_t bytes) {
   void* memory = ::operator new(sizeof(Frame) + bytes);

@@ -71,7 +71,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     if (target.size() > config.max_path_bytes)
       return refuse(http::status::uri_too_long, "request path too long", RefusalReason::bad_request);
     if (!beast::websocket::is_upgrade(request)) {
-      if (request.method() == http::verb::get && target == "/healthz") return answer(http::status::ok, "ok\n");
+      if (request.method() == http::verb::get && target == "/livez") return answer(http::status::ok, "ok\n");
       return refuse(http::status::upgrade_required,
                     "this is a WebSocket endpoint: /ws/<stream> or /stream?streams=<stream>/<stream>",
                     RefusalReason::bad_request);

@@ -7,6 +7,8 @@
 namespace tickrelay::fanout {
 namespace {
 
+using wire::frame_header_size;
+
 std::string_view view(boost::asio::const_buffer b) { return {static_cast<const char*>(b.data()), b.size()}; }
 
 // The payload length a server frame header announces (RFC 6455 5.2), and the
@@ -23,51 +25,6 @@ std::pair<std::uint64_t, std::size_t> decode_header(std::string_view wire, std::
   std::uint64_t n = 0;
   for (int i = 0; i < 8; ++i) n = (n << 8) | static_cast<std::uint8_t>(wire[2 + i]);
   return {n, 10};
-}
-
-TEST(Frame, HeaderSizeAtLengthBoundaries) {
-  EXPECT_EQ(frame_header_size(0), 2u);
-  EXPECT_EQ(frame_header_size(125), 2u);
-  EXPECT_EQ(frame_header_size(126), 4u);
-  EXPECT_EQ(frame_header_size(65535), 4u);
-  EXPECT_EQ(frame_header_size(65536), 10u);
-  EXPECT_EQ(frame_header_size(std::size_t{1} << 32), 10u);
-}
-
-TEST(Frame, WriteHeaderBytes) {
-  char out[10] = {};
-  ASSERT_EQ(write_frame_header(out, 125), 2u);
-  EXPECT_EQ(static_cast<std::uint8_t>(out[0]), 0x81);
-  EXPECT_EQ(static_cast<std::uint8_t>(out[1]), 125);
-
-  ASSERT_EQ(write_frame_header(out, 126), 4u);
-  EXPECT_EQ(static_cast<std::uint8_t>(out[1]), 126);
-  EXPECT_EQ(static_cast<std::uint8_t>(out[2]), 0x00);
-  EXPECT_EQ(static_cast<std::uint8_t>(out[3]), 0x7e);
-
-  ASSERT_EQ(write_frame_header(out, 65535), 4u);
-  EXPECT_EQ(static_cast<std::uint8_t>(out[1]), 126);
-  EXPECT_EQ(static_cast<std::uint8_t>(out[2]), 0xff);
-  EXPECT_EQ(static_cast<std::uint8_t>(out[3]), 0xff);
-
-  ASSERT_EQ(write_frame_header(out, 65536), 10u);
-  EXPECT_EQ(static_cast<std::uint8_t>(out[1]), 127);
-  const unsigned char expected[8] = {0, 0, 0, 0, 0, 1, 0, 0};
-  for (int i = 0; i < 8; ++i) EXPECT_EQ(static_cast<std::uint8_t>(out[2 + i]), expected[i]) << i;
-
-  ASSERT_EQ(write_frame_header(out, 0x0102030405ULL), 10u);
-  const unsigned char big[8] = {0, 0, 0, 1, 2, 3, 4, 5};
-  for (int i = 0; i < 8; ++i) EXPECT_EQ(static_cast<std::uint8_t>(out[2 + i]), big[i]) << i;
-}
-
-TEST(Frame, WriteHeaderOpcodes) {
-  char out[10] = {};
-  ASSERT_EQ(write_frame_header(out, 2, 0x8), 2u);  // close
-  EXPECT_EQ(static_cast<std::uint8_t>(out[0]), 0x88);
-  EXPECT_EQ(static_cast<std::uint8_t>(out[1]), 2);
-  write_frame_header(out, 0, 0xA);  // pong
-  EXPECT_EQ(static_cast<std::uint8_t>(out[0]), 0x8A);
-  EXPECT_EQ(static_cast<std::uint8_t>(out[1]), 0);
 }
 
 // from_payload at each header-size boundary: both forms carry a complete
@@ -164,7 +121,7 @@ TEST(Frame, FromPayloadBuildsTheCombinedEnvelope) {
 
 TEST(Frame, FromWireIsTheSameBytesInBothForms) {
   char header[2];
-  write_frame_header(header, 2, 0x8);
+  wire::write_frame_header(header, 2, wire::Opcode::close);
   const std::string close = std::string(header, 2) + "\x03\xe8";  // 1000
   const auto frame = Frame::from_wire(close);
   EXPECT_EQ(view(frame->raw_wire()), close);
@@ -184,8 +141,8 @@ TEST(Frame, FromTextFramesThePayloadForBothForms) {
   for (const std::size_t size : {std::size_t{0}, std::size_t{125}, std::size_t{126}, std::size_t{70000}}) {
     const std::string payload(size, 'p');
     const auto frame = Frame::from_text(payload);
-    std::string expected(frame_header_size(size), '\0');
-    write_frame_header(expected.data(), size);
+    std::string expected(wire::frame_header_size(size), '\0');
+    wire::write_frame_header(expected.data(), size);
     expected += payload;
     EXPECT_EQ(view(frame->raw_wire()), expected) << size;
     EXPECT_EQ(view(frame->envelope_wire()), expected) << size;

@@ -3,6 +3,9 @@
 // message, its priority, and every key=value pair in the line as a field
 // (upstream=x becomes UPSTREAM=x), so `journalctl UPSTREAM=usdm-futures`
 // finds one upstream's story. One thread logs, so no mutex.
+// Not spdlog's systemd_sink: in spdlog 1.10 it sends only MESSAGE, PRIORITY,
+// SYSLOG_IDENTIFIER and CODE_FILE/CODE_LINE/CODE_FUNC, none of the key=value
+// fields that deploy/README.md tells operators to filter on.
 #include <spdlog/details/null_mutex.h>
 #include <spdlog/sinks/base_sink.h>
 

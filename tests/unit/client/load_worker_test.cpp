@@ -57,7 +57,7 @@ TEST_F(LoadWorkerTest, CountsMarketControlAndMalformedApart) {
   EXPECT_TRUE(deliver("garbage", kNowNs));
   EXPECT_TRUE(deliver(trade(1, kNowUs), kNowNs));
   EXPECT_EQ(tally().messages.get(), 1u);
-  EXPECT_EQ(tally().control.get(), 1u);
+  EXPECT_EQ(tally().control_messages.get(), 1u);
   EXPECT_EQ(tally().malformed.get(), 1u);
   EXPECT_EQ(tally().bytes.get(), trade(1, kNowUs).size());
   EXPECT_EQ(worker_->slot(0, 0).messages, 1u);

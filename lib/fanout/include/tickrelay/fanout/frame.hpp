@@ -11,6 +11,9 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/smart_ptr/intrusive_ptr.hpp>
 
+// The header codec: who builds a frame for from_wire() frames it with this.
+#include "tickrelay/wire/ws_frame.hpp"
+
 namespace tickrelay::fanout {
 
 using StreamId = std::uint32_t;
@@ -74,10 +77,5 @@ class Frame {
   Clock::time_point received_{};
   // The wire bytes follow the object in the same allocation.
 };
-
-// Size of a server (unmasked) WebSocket text frame header for `payload` bytes.
-std::size_t frame_header_size(std::size_t payload);
-// Writes that header; returns its size. `opcode` 0x1 text, 0x8 close, ...
-std::size_t write_frame_header(char* out, std::size_t payload, std::uint8_t opcode = 0x1);
 
 }  // namespace tickrelay::fanout

@@ -1,6 +1,26 @@
-#include "ws_frame.hpp"
+#include "tickrelay/wire/ws_frame.hpp"
 
-namespace tickrelay::client {
+namespace tickrelay::wire {
+
+std::size_t frame_header_size(std::size_t payload) { return payload < 126 ? 2 : payload <= 0xffff ? 4 : 10; }
+
+std::size_t write_frame_header(char* out, std::size_t payload, Opcode opcode) {
+  // RFC 6455 5.2: FIN set, no mask (server to client), 7/16/64-bit length.
+  out[0] = static_cast<char>(0x80 | static_cast<std::uint8_t>(opcode));
+  if (payload < 126) {
+    out[1] = static_cast<char>(payload);
+    return 2;
+  }
+  if (payload <= 0xffff) {
+    out[1] = 126;
+    out[2] = static_cast<char>((payload >> 8) & 0xff);
+    out[3] = static_cast<char>(payload & 0xff);
+    return 4;
+  }
+  out[1] = 127;
+  for (int i = 0; i < 8; ++i) out[2 + i] = static_cast<char>((static_cast<std::uint64_t>(payload) >> (56 - 8 * i)) & 0xff);
+  return 10;
+}
 
 FrameStatus decode_frame(const std::uint8_t* data, std::size_t size, FrameHeader& header, std::uint64_t& needed) {
   if (size < 2) {
@@ -69,4 +89,4 @@ void append_client_frame(std::string& out, Opcode opcode, std::string_view paylo
   }
 }
 
-}  // namespace tickrelay::client
+}  // namespace tickrelay::wire

@@ -1,10 +1,10 @@
-#include "ws_frame.hpp"
+#include "tickrelay/wire/ws_frame.hpp"
 
 #include <gtest/gtest.h>
 
 #include <vector>
 
-namespace tickrelay::client {
+namespace tickrelay::wire {
 namespace {
 
 std::vector<std::uint8_t> server_frame(std::uint8_t first, const std::string& payload) {
@@ -21,6 +21,69 @@ std::vector<std::uint8_t> server_frame(std::uint8_t first, const std::string& pa
   }
   out.insert(out.end(), payload.begin(), payload.end());
   return out;
+}
+
+TEST(WsFrame, ServerHeaderSizeAtLengthBoundaries) {
+  EXPECT_EQ(frame_header_size(0), 2u);
+  EXPECT_EQ(frame_header_size(125), 2u);
+  EXPECT_EQ(frame_header_size(126), 4u);
+  EXPECT_EQ(frame_header_size(65535), 4u);
+  EXPECT_EQ(frame_header_size(65536), 10u);
+  EXPECT_EQ(frame_header_size(std::size_t{1} << 32), 10u);
+}
+
+TEST(WsFrame, ServerHeaderBytes) {
+  char out[10] = {};
+  ASSERT_EQ(write_frame_header(out, 125), 2u);
+  EXPECT_EQ(static_cast<std::uint8_t>(out[0]), 0x81);
+  EXPECT_EQ(static_cast<std::uint8_t>(out[1]), 125);
+
+  ASSERT_EQ(write_frame_header(out, 126), 4u);
+  EXPECT_EQ(static_cast<std::uint8_t>(out[1]), 126);
+  EXPECT_EQ(static_cast<std::uint8_t>(out[2]), 0x00);
+  EXPECT_EQ(static_cast<std::uint8_t>(out[3]), 0x7e);
+
+  ASSERT_EQ(write_frame_header(out, 65535), 4u);
+  EXPECT_EQ(static_cast<std::uint8_t>(out[1]), 126);
+  EXPECT_EQ(static_cast<std::uint8_t>(out[2]), 0xff);
+  EXPECT_EQ(static_cast<std::uint8_t>(out[3]), 0xff);
+
+  ASSERT_EQ(write_frame_header(out, 65536), 10u);
+  EXPECT_EQ(static_cast<std::uint8_t>(out[1]), 127);
+  const unsigned char expected[8] = {0, 0, 0, 0, 0, 1, 0, 0};
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(static_cast<std::uint8_t>(out[2 + i]), expected[i]) << i;
+
+  ASSERT_EQ(write_frame_header(out, 0x0102030405ULL), 10u);
+  const unsigned char big[8] = {0, 0, 0, 1, 2, 3, 4, 5};
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(static_cast<std::uint8_t>(out[2 + i]), big[i]) << i;
+}
+
+TEST(WsFrame, ServerHeaderOpcodes) {
+  char out[10] = {};
+  ASSERT_EQ(write_frame_header(out, 2, Opcode::close), 2u);
+  EXPECT_EQ(static_cast<std::uint8_t>(out[0]), 0x88);
+  EXPECT_EQ(static_cast<std::uint8_t>(out[1]), 2);
+  write_frame_header(out, 0, Opcode::pong);
+  EXPECT_EQ(static_cast<std::uint8_t>(out[0]), 0x8A);
+  EXPECT_EQ(static_cast<std::uint8_t>(out[1]), 0);
+}
+
+// What the servers write, the client reads back.
+TEST(WsFrame, DecodesWhatWriteFrameHeaderWrites) {
+  for (std::size_t size : {0u, 125u, 126u, 65535u, 65536u}) {
+    std::string frame(frame_header_size(size), '\0');
+    ASSERT_EQ(write_frame_header(frame.data(), size), frame.size());
+    frame.append(size, 'x');
+    FrameHeader header;
+    std::uint64_t needed = 0;
+    ASSERT_EQ(decode_frame(reinterpret_cast<const std::uint8_t*>(frame.data()), frame.size(), header, needed),
+              FrameStatus::complete)
+        << size;
+    EXPECT_TRUE(header.fin);
+    EXPECT_EQ(header.opcode, Opcode::text);
+    EXPECT_EQ(header.header_size, frame_header_size(size));
+    EXPECT_EQ(header.payload_size, size);
+  }
 }
 
 TEST(WsFrame, DecodesSmallMediumAndLargeLengths) {
@@ -98,4 +161,4 @@ TEST(WsFrame, ClientFramesAreMaskedAndUnmaskBack) {
 }
 
 }  // namespace
-}  // namespace tickrelay::client
+}  // namespace tickrelay::wire

@@ -1,14 +1,22 @@
 #pragma once
+// The one RFC 6455 frame codec. Servers (the relay, the simulator, the
+// benchmarks) frame their messages themselves so that a client's queued
+// frames leave in one gathered write; the load client reads server frames
+// itself after the HTTP upgrade and writes only rare control frames.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
-namespace tickrelay::client {
+namespace tickrelay::wire {
 
-// RFC 6455 framing for the raw reader: the load client reads server frames
-// itself after the HTTP upgrade, and writes only rare control frames.
 enum class Opcode : std::uint8_t { continuation = 0, text = 1, binary = 2, close = 8, ping = 9, pong = 10 };
+
+// Size of a server (unmasked) frame header for `payload` bytes: 2, 4 or 10.
+std::size_t frame_header_size(std::size_t payload);
+// Writes that header (FIN set) at `out`, which has frame_header_size(payload)
+// bytes; returns its size.
+std::size_t write_frame_header(char* out, std::size_t payload, Opcode opcode = Opcode::text);
 
 struct FrameHeader {
   bool fin = false;
@@ -23,13 +31,13 @@ enum class FrameStatus {
   invalid,     // protocol violation: masked server frame, RSV bits, bad opcode or length
 };
 
-// Decodes the frame at the start of [data, data + size). On `incomplete`,
-// `needed` is the full frame size when the header is already complete, else
-// the header size still to come (a lower bound).
+// Decodes the server frame at the start of [data, data + size). On
+// `incomplete`, `needed` is the full frame size when the header is already
+// complete, else the header size still to come (a lower bound).
 FrameStatus decode_frame(const std::uint8_t* data, std::size_t size, FrameHeader& header, std::uint64_t& needed);
 
 // Appends a masked client frame (FIN set) to `out`. Control frames carry at
 // most 125 bytes of payload.
 void append_client_frame(std::string& out, Opcode opcode, std::string_view payload, std::uint32_t mask_key);
 
-}  // namespace tickrelay::client
+}  // namespace tickrelay::wire
