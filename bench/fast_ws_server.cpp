@@ -10,8 +10,8 @@
 //     --cert/--key: wss:// instead of ws://.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/websocket/ssl.hpp>
@@ -95,7 +95,8 @@ class Connection : public std::enable_shared_from_this<Connection<Next>> {
   template <class... Args>
   Connection(const Options& options, Args&&... args)
       : ws_(std::forward<Args>(args)...), options_(options), timer_(ws_.get_executor()) {
-    static constexpr const char* kSymbols[] = {"BTCUSDT", "ETHUSDT", "BNBUSDT", "XRPUSDT", "ADAUSDT", "SOLUSDT", "DOGEUSDT", "DOTUSDT"};
+    static constexpr const char* kSymbols[] = {"BTCUSDT", "ETHUSDT", "BNBUSDT",  "XRPUSDT",
+                                               "ADAUSDT", "SOLUSDT", "DOGEUSDT", "DOTUSDT"};
     for (int i = 0; i < options.symbols && i < 8; ++i) templates_.push_back(make_template(kSymbols[i]));
   }
 
@@ -220,11 +221,16 @@ int main(int argc, char** argv) {
   Options options;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
-    if (flag == "--port") options.port = static_cast<unsigned short>(std::atoi(argv[i + 1]));
-    else if (flag == "--rate") options.rate = std::atol(argv[i + 1]);
-    else if (flag == "--symbols") options.symbols = std::max(1, std::atoi(argv[i + 1]));
-    else if (flag == "--cert") options.cert = argv[i + 1];
-    else if (flag == "--key") options.key = argv[i + 1];
+    if (flag == "--port")
+      options.port = static_cast<unsigned short>(std::atoi(argv[i + 1]));
+    else if (flag == "--rate")
+      options.rate = std::atol(argv[i + 1]);
+    else if (flag == "--symbols")
+      options.symbols = std::max(1, std::atoi(argv[i + 1]));
+    else if (flag == "--cert")
+      options.cert = argv[i + 1];
+    else if (flag == "--key")
+      options.key = argv[i + 1];
     else {
       std::fprintf(stderr, "usage: fast_ws_server --port P [--rate N|0|-1] [--symbols 1..8] [--cert PEM --key PEM]\n");
       return 2;

@@ -47,9 +47,9 @@ std::string combined_kline(std::size_t i, std::uint64_t e) {
   const char* s = kSymbols[i % 4];
   std::string lower(s);
   for (auto& c : lower) c = static_cast<char>(std::tolower(c));
-  return "{\"stream\":\"" + lower + "@kline_1m\",\"data\":{\"e\":\"kline\",\"E\":" + std::to_string(e) + ",\"s\":\"" + s +
-         "\",\"k\":{\"t\":1700000000000,\"T\":1700000059999,\"s\":\"" + s + "\",\"i\":\"1m\",\"f\":100,\"L\":" +
-         std::to_string(1000 + i / 4) +
+  return "{\"stream\":\"" + lower + "@kline_1m\",\"data\":{\"e\":\"kline\",\"E\":" + std::to_string(e) + ",\"s\":\"" +
+         s + "\",\"k\":{\"t\":1700000000000,\"T\":1700000059999,\"s\":\"" + s +
+         "\",\"i\":\"1m\",\"f\":100,\"L\":" + std::to_string(1000 + i / 4) +
          ",\"o\":\"43000.00\",\"c\":\"43210.12\",\"h\":\"43300.00\",\"l\":\"42900.00\",\"v\":\"10.5\",\"n\":100,"
          "\"x\":false,\"q\":\"450000.1\",\"V\":\"5.2\",\"Q\":\"220000.3\",\"B\":\"0\"}}}";
 }
@@ -115,7 +115,9 @@ Result measure(const std::string& frames, double seconds, Body body) {
 
 int main(int argc, char** argv) {
   const double seconds = argc > 1 ? std::atof(argv[1]) : 2.0;
-  const Case cases[] = {{"trade (raw)", trade}, {"kline (combined)", combined_kline}, {"bookTicker (no E)", book_ticker}};
+  const Case cases[] = {{"trade (raw)", trade},
+                        {"kline (combined)", combined_kline},
+                        {"bookTicker (no E)", book_ticker}};
 
   ParseOutcome parsed = parse_load_options({"tickrelay-load", "--url", "ws://127.0.0.1:9/ws/x"});
   LoadOptions options = *parsed.options;

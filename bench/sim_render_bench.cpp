@@ -69,9 +69,8 @@ void advance_and_render(benchmark::State& state, const std::string& name, Render
 
 void register_all() {
   const std::vector<std::string> streams = {
-      "btcusdt@trade",  "btcusdt@aggTrade",       "btcusdt@kline_1m",    "btcusdt@bookTicker",
-      "btcusdt@miniTicker", "btcusdt@ticker",     "btcusdt@depth5",      "btcusdt@depth20@100ms",
-      "btcusdt@markPrice@1s", "!miniTicker@arr",
+      "btcusdt@trade",  "btcusdt@aggTrade", "btcusdt@kline_1m",      "btcusdt@bookTicker",   "btcusdt@miniTicker",
+      "btcusdt@ticker", "btcusdt@depth5",   "btcusdt@depth20@100ms", "btcusdt@markPrice@1s", "!miniTicker@arr",
   };
   for (const auto& name : streams) {
     benchmark::RegisterBenchmark(("render/spot_ms/" + name).c_str(),
@@ -81,8 +80,8 @@ void register_all() {
     benchmark::RegisterBenchmark(("advance+render/spot_ms/" + name).c_str(),
                                  [name](benchmark::State& s) { advance_and_render(s, name, kSpotMs, false); });
   }
-  for (const auto& name : {std::string("btcusdt@trade"), std::string("btcusdt@kline_1h"),
-                           std::string("btcusdt@bookTicker")}) {
+  for (const auto& name :
+       {std::string("btcusdt@trade"), std::string("btcusdt@kline_1h"), std::string("btcusdt@bookTicker")}) {
     benchmark::RegisterBenchmark(("advance+render/spot_us/" + name).c_str(),
                                  [name](benchmark::State& s) { advance_and_render(s, name, kSpotUs, false); });
     benchmark::RegisterBenchmark(("advance+render/futures/" + name).c_str(),

@@ -44,7 +44,9 @@ void BeastSession<NextLayer>::start() {
   auto& tcp_layer = beast::get_lowest_layer(ws_);
   tcp_layer.expires_after(kConnectTimeout);
   tcp_layer.async_connect(setup.endpoints[target_],
-                          [self = this->shared_from_this()](error_code ec, const tcp::endpoint&) { self->on_connect(ec); });
+                          [self = this->shared_from_this()](error_code ec, const tcp::endpoint&) {
+                            self->on_connect(ec);
+                          });
 }
 
 template <class NextLayer>
@@ -61,8 +63,9 @@ void BeastSession<NextLayer>::on_connect(error_code ec) {
     if (!wire::prepare_client_tls_stream(ws_.next_layer().native_handle(), spec.host, !setup.options.insecure)) {
       return fail(net::error::invalid_argument, "TLS setup");
     }
-    ws_.next_layer().async_handshake(ssl::stream_base::client,
-                                     [self = this->shared_from_this()](error_code ec2) { self->on_tls_handshake(ec2); });
+    ws_.next_layer().async_handshake(ssl::stream_base::client, [self = this->shared_from_this()](error_code ec2) {
+      self->on_tls_handshake(ec2);
+    });
   } else {
     do_ws_handshake();
   }
@@ -116,7 +119,8 @@ void BeastSession<NextLayer>::on_subscribed(error_code ec, std::size_t /*bytes*/
 
 template <class NextLayer>
 void BeastSession<NextLayer>::do_read() {
-  ws_.async_read(buffer_, [self = this->shared_from_this()](error_code ec, std::size_t bytes) { self->on_read(ec, bytes); });
+  ws_.async_read(buffer_,
+                 [self = this->shared_from_this()](error_code ec, std::size_t bytes) { self->on_read(ec, bytes); });
 }
 
 template <class NextLayer>
@@ -139,7 +143,8 @@ void BeastSession<NextLayer>::fail(error_code ec, const char* what) {
   std::string why = std::string(what) + ": " + ec.message();
   if (ec == websocket::error::closed) {
     const auto& reason = ws_.reason();
-    why = "closed by server (code " + std::to_string(reason.code) + (reason.reason.empty() ? "" : ", " + std::string(reason.reason.c_str())) + ")";
+    why = "closed by server (code " + std::to_string(reason.code) +
+          (reason.reason.empty() ? "" : ", " + std::string(reason.reason.c_str())) + ")";
   }
   worker_.on_down(target_, index_, up_, why);
 }

@@ -6,8 +6,8 @@
 #include <memory>
 #include <string>
 
-#include "tickrelay/wire/asio.hpp"
 #include "session.hpp"
+#include "tickrelay/wire/asio.hpp"
 
 namespace tickrelay::client {
 

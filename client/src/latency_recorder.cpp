@@ -116,8 +116,8 @@ std::uint64_t LatencyRecorder::value_at_percentile(double percentile) const {
     return 0;
   }
   percentile = std::clamp(percentile, 0.0, 100.0);
-  const auto rank = std::max<std::uint64_t>(
-      1, static_cast<std::uint64_t>(std::ceil(percentile / 100.0 * static_cast<double>(n))));
+  const auto rank = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(
+                                                   std::ceil(percentile / 100.0 * static_cast<double>(n))));
   std::uint64_t seen = 0;
   for (std::size_t i = 0; i < kBucketCount; ++i) {
     seen += load(buckets_[i]);

@@ -10,20 +10,24 @@ namespace tickrelay::client {
 using prometheus::MetricType;
 
 const std::vector<double>& LoadMetrics::latency_bounds() {
-  static const std::vector<double> bounds = {10e-6, 25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3,
-                                             25e-3, 50e-3, 100e-3, 250e-3, 500e-3, 1.0, 2.5, 5.0, 10.0};
+  static const std::vector<double> bounds = {10e-6, 25e-6, 50e-6,  100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3,
+                                             25e-3, 50e-3, 100e-3, 250e-3, 500e-3, 1.0,    2.5,  5.0,    10.0};
   return bounds;
 }
 
 std::vector<prometheus::MetricFamily> LoadMetrics::collect() const {
-  auto messages = observe::make_family("tickrelay_load_messages_total", "Market messages received.", MetricType::Counter);
-  auto bytes = observe::make_family("tickrelay_load_bytes_total", "Payload bytes of market messages received.", MetricType::Counter);
+  auto messages = observe::make_family("tickrelay_load_messages_total", "Market messages received.",
+                                       MetricType::Counter);
+  auto bytes = observe::make_family("tickrelay_load_bytes_total", "Payload bytes of market messages received.",
+                                    MetricType::Counter);
   auto latency = observe::make_family("tickrelay_load_latency_seconds",
-                                      "Receive time minus the event time E of each market message.", MetricType::Histogram);
+                                      "Receive time minus the event time E of each market message.",
+                                      MetricType::Histogram);
   auto connections = observe::make_family("tickrelay_load_connections", "WebSocket connections up.", MetricType::Gauge);
-  auto planned = observe::make_family("tickrelay_load_connections_planned", "Connections the run asks for.", MetricType::Gauge);
-  auto errors = observe::make_family("tickrelay_load_errors_total", "Failed connection attempts plus dropped connections.",
-                                     MetricType::Counter);
+  auto planned = observe::make_family("tickrelay_load_connections_planned", "Connections the run asks for.",
+                                      MetricType::Gauge);
+  auto errors = observe::make_family("tickrelay_load_errors_total",
+                                     "Failed connection attempts plus dropped connections.", MetricType::Counter);
   auto reconnects = observe::make_family("tickrelay_load_reconnects_total", "Connections re-established after a drop.",
                                          MetricType::Counter);
   auto gaps = observe::make_family("tickrelay_load_gaps_total", "Messages missing from per-stream id sequences.",
@@ -33,9 +37,11 @@ std::vector<prometheus::MetricFamily> LoadMetrics::collect() const {
   auto malformed = observe::make_family("tickrelay_load_malformed_total", "Messages that were not Binance JSON.",
                                         MetricType::Counter);
   auto server_cpu = observe::make_family("tickrelay_load_server_cpu_seconds_total",
-                                         "CPU seconds of the measured server process (--server-pid).", MetricType::Counter);
+                                         "CPU seconds of the measured server process (--server-pid).",
+                                         MetricType::Counter);
   auto server_rss = observe::make_family("tickrelay_load_server_resident_memory_bytes",
-                                         "Resident memory of the measured server process (--server-pid).", MetricType::Gauge);
+                                         "Resident memory of the measured server process (--server-pid).",
+                                         MetricType::Gauge);
 
   const auto& bounds = latency_bounds();
   std::vector<std::uint64_t> bounds_ns;
@@ -74,7 +80,8 @@ std::vector<prometheus::MetricFamily> LoadMetrics::collect() const {
     }
   }
 
-  auto cpu = observe::make_family("tickrelay_load_cpu_seconds_total", "CPU seconds of this load client.", MetricType::Counter);
+  auto cpu = observe::make_family("tickrelay_load_cpu_seconds_total", "CPU seconds of this load client.",
+                                  MetricType::Counter);
   auto rss = observe::make_family("tickrelay_load_resident_memory_bytes", "Resident memory of this load client.",
                                   MetricType::Gauge);
   if (const auto self = observe::read_self_sample()) {

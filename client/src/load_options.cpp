@@ -8,8 +8,8 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "tickrelay/observe/build_info.hpp"
 #include "stream_list.hpp"
+#include "tickrelay/observe/build_info.hpp"
 
 namespace tickrelay::client {
 namespace {
@@ -61,7 +61,8 @@ ParseOutcome parse_load_options(int argc, const char* const* argv) {
   ParseOutcome outcome;
   LoadOptions options;
   CLI::App app(kDescription, "tickrelay-load");
-  app.set_version_flag("--version", std::string("tickrelay-load ") + TICKRELAY_VERSION + " (" + tickrelay::observe::build_commit() + ")");
+  app.set_version_flag("--version", std::string("tickrelay-load ") + TICKRELAY_VERSION + " (" +
+                                        tickrelay::observe::build_commit() + ")");
   app.get_formatter()->column_width(34);
 
   std::vector<std::string> urls;
@@ -74,75 +75,102 @@ ParseOutcome parse_load_options(int argc, const char* const* argv) {
   std::string cpu_list;
   int metrics_port = 0;
 
-  const std::map<std::string, OutputFormat> formats{
-      {"table", OutputFormat::table}, {"json", OutputFormat::json}, {"csv", OutputFormat::csv}};
-  const std::map<std::string, TimeUnit> units{
-      {"auto", TimeUnit::automatic}, {"ms", TimeUnit::milliseconds}, {"us", TimeUnit::microseconds}};
+  const std::map<std::string, OutputFormat> formats{{"table", OutputFormat::table},
+                                                    {"json", OutputFormat::json},
+                                                    {"csv", OutputFormat::csv}};
+  const std::map<std::string, TimeUnit> units{{"auto", TimeUnit::automatic},
+                                              {"ms", TimeUnit::milliseconds},
+                                              {"us", TimeUnit::microseconds}};
   const std::map<std::string, ReaderKind> readers{{"beast", ReaderKind::beast}, {"raw", ReaderKind::raw}};
 
   auto* target_group = "Target";
   app.add_option("--url", urls, "WebSocket URL (ws:// or wss://); repeat to compare servers")
-      ->required()->allow_extra_args(false)->group(target_group);
+      ->required()
+      ->allow_extra_args(false)
+      ->group(target_group);
   app.add_option("--impl", impls, "label of the i-th --url (default target<i>)")
-      ->allow_extra_args(false)->group(target_group);
+      ->allow_extra_args(false)
+      ->group(target_group);
   app.add_option("--streams", streams_list, "comma-separated stream names, e.g. btcusdt@trade,ethusdt@trade")
       ->group(target_group);
   app.add_option("--symbols-file", symbols_file, "symbols, one per line (BINANCE:BTCUSDT or btcusdt)")
-      ->check(CLI::ExistingFile)->group(target_group);
+      ->check(CLI::ExistingFile)
+      ->group(target_group);
   app.add_option("--template", stream_template, "stream name per symbol from --symbols-file")
-      ->capture_default_str()->group(target_group);
+      ->capture_default_str()
+      ->group(target_group);
   app.add_flag("--subscribe", options.subscribe, "send the streams in a SUBSCRIBE after connecting instead of the path")
       ->group(target_group);
   app.add_option("--ca-file", options.ca_file, "extra CA certificate (PEM) for wss://")
-      ->check(CLI::ExistingFile)->group(target_group);
+      ->check(CLI::ExistingFile)
+      ->group(target_group);
   app.add_flag("--insecure", options.insecure, "do not verify the wss:// server's certificate")->group(target_group);
   app.add_option("--server-pid", server_pids, "pid of the i-th server, sampled from /proc")
-      ->allow_extra_args(false)->check(CLI::PositiveNumber)->group(target_group);
+      ->allow_extra_args(false)
+      ->check(CLI::PositiveNumber)
+      ->group(target_group);
 
   auto* load_group = "Load";
   app.add_option("-c,--connections", options.connections, "connections per target")
-      ->capture_default_str()->check(CLI::Range(1, 1000000))->group(load_group);
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000))
+      ->group(load_group);
   app.add_option("--ramp-up", options.ramp_up_seconds, "seconds over which connections are opened evenly")
-      ->capture_default_str()->check(CLI::Range(0.0, 86400.0))->group(load_group);
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 86400.0))
+      ->group(load_group);
   app.add_option("--warm-up", options.warm_up_seconds,
                  "seconds at the start left out of the report (connecting, settling); --duration follows")
-      ->capture_default_str()->check(CLI::Range(0.0, 86400.0))->group(load_group);
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 86400.0))
+      ->group(load_group);
   app.add_option("-d,--duration", duration, "seconds to run (default 10 unless --messages is given)")
-      ->check(CLI::Range(0.001, 31.0 * 86400))->group(load_group);
+      ->check(CLI::Range(0.001, 31.0 * 86400))
+      ->group(load_group);
   app.add_option("--messages", options.max_messages, "stop after this many market messages in total")
-      ->check(CLI::PositiveNumber)->group(load_group);
+      ->check(CLI::PositiveNumber)
+      ->group(load_group);
   app.add_option("--threads", options.threads, "event-loop threads")
-      ->capture_default_str()->check(CLI::Range(1, 256))->group(load_group);
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256))
+      ->group(load_group);
   app.add_option("--cpu", cpu_list, "pin the i-th thread to the i-th CPU of this list, e.g. 1 or 2-3")
       ->group(load_group);
-  app.add_flag("--reconnect", options.reconnect, "reopen dropped connections after a short backoff")
-      ->group(load_group);
+  app.add_flag("--reconnect", options.reconnect, "reopen dropped connections after a short backoff")->group(load_group);
 
   auto* output_group = "Output";
   app.add_option("--format", options.format,
                  "report format: table, json or csv (with json or csv on stdout, the live line goes to stderr)")
-      ->transform(CLI::CheckedTransformer(formats, CLI::ignore_case))->group(output_group);
+      ->transform(CLI::CheckedTransformer(formats, CLI::ignore_case))
+      ->group(output_group);
   app.add_option("--output", options.output_file, "write the report to this file instead of stdout")
       ->group(output_group);
   app.add_flag("-q,--quiet", options.quiet, "no live line")->group(output_group);
   app.add_option("--alert-pct", options.alert_pct, "print symbols whose price change passes this many percent")
-      ->check(CLI::PositiveNumber)->group(output_group);
+      ->check(CLI::PositiveNumber)
+      ->group(output_group);
   app.add_option("--top", options.top_movers, "top movers listed in the report")
-      ->capture_default_str()->check(CLI::Range(0, 100000))->group(output_group);
+      ->capture_default_str()
+      ->check(CLI::Range(0, 100000))
+      ->group(output_group);
   app.add_option("--metrics-port", metrics_port, "serve Prometheus metrics on this port")
-      ->check(CLI::Range(1, 65535))->group(output_group);
+      ->check(CLI::Range(1, 65535))
+      ->group(output_group);
   app.add_option("--metrics-listen", options.metrics_listen, "address for --metrics-port")
-      ->capture_default_str()->group(output_group);
+      ->capture_default_str()
+      ->group(output_group);
 
   auto* measure_group = "Measurement";
   app.add_option("--time-unit", options.time_unit, "unit of E: auto (URL, then magnitude), ms or us")
-      ->transform(CLI::CheckedTransformer(units, CLI::ignore_case))->group(measure_group);
+      ->transform(CLI::CheckedTransformer(units, CLI::ignore_case))
+      ->group(measure_group);
   bool no_kline_gaps = false;
   app.add_flag("--no-kline-gaps", no_kline_gaps, "do not treat kline k.L as a per-event sequence (real Binance)")
       ->group(measure_group);
   app.add_option("--reader", options.reader,
                  "raw (default: own frame reader on a shared buffer) or beast (Beast's websocket::stream)")
-      ->transform(CLI::CheckedTransformer(readers, CLI::ignore_case))->group(measure_group);
+      ->transform(CLI::CheckedTransformer(readers, CLI::ignore_case))
+      ->group(measure_group);
 
   try {
     app.parse(argc, argv);

@@ -36,9 +36,7 @@ LatencySummary summarize(const LatencyRecorder& latency) {
   return s;
 }
 
-const char* reader_name(const LoadOptions& options) {
-  return options.reader == ReaderKind::beast ? "beast" : "raw";
-}
+const char* reader_name(const LoadOptions& options) { return options.reader == ReaderKind::beast ? "beast" : "raw"; }
 
 }  // namespace
 
@@ -68,7 +66,8 @@ void LoadRunner::prepare() {
     if (ec) throw std::runtime_error("cannot resolve " + spec.host + ":" + spec.port + ": " + ec.message());
     setup_->endpoints.push_back(std::move(results));
   }
-  const bool any_tls = std::any_of(options_.targets.begin(), options_.targets.end(), [](const TargetSpec& t) { return t.tls; });
+  const bool any_tls = std::any_of(options_.targets.begin(), options_.targets.end(),
+                                   [](const TargetSpec& t) { return t.tls; });
   if (any_tls) {
     tls_.emplace(wire::make_client_tls_context(wire::TlsClientOptions{!options_.insecure, options_.ca_file}));
     setup_->tls = &*tls_;
@@ -104,7 +103,8 @@ void LoadRunner::prepare() {
         control_loop_, tcp::endpoint(net::ip::make_address(options_.metrics_listen), *options_.metrics_port),
         [this] { return metrics_->collect(); },
         [this] {
-          return finished_ ? std::pair<bool, std::string>{false, "run finished"} : std::pair<bool, std::string>{true, ""};
+          return finished_ ? std::pair<bool, std::string>{false, "run finished"}
+                           : std::pair<bool, std::string>{true, ""};
         });
     metrics_server_->start();
   }
@@ -273,11 +273,9 @@ RunReport LoadRunner::build_report() const {
       static const TallySnapshot kNothing;
       const bool warm = warmed_up_ && t < worker->warm_up_end().size();
       const TallySnapshot& before = warm ? worker->warm_up_end()[t] : kNothing;
-      for_each_count(
-          [](bool since_warm_up, std::uint64_t& sum, const RelaxedCounter& count, std::uint64_t at_warm_up_end) {
-            sum += count.get() - (since_warm_up ? at_warm_up_end : 0);
-          },
-          r, tally, before);
+      for_each_count([](bool since_warm_up, std::uint64_t& sum, const RelaxedCounter& count,
+                        std::uint64_t at_warm_up_end) { sum += count.get() - (since_warm_up ? at_warm_up_end : 0); },
+                     r, tally, before);
       if (r.first_error.empty()) r.first_error = tally.first_error;
       if (warm) {
         latency.merge_from(tally.latency.difference(before.latency));
@@ -298,7 +296,8 @@ RunReport LoadRunner::build_report() const {
     r.megabytes_per_second = static_cast<double>(r.bytes) / seconds / 1e6;
     r.per_connection_avg = slot_count == 0 ? 0 : static_cast<double>(r.messages) / static_cast<double>(slot_count);
     r.per_connection_rate = r.per_connection_avg / seconds;
-    r.per_connection_megabytes_per_second = slot_count == 0 ? 0 : r.megabytes_per_second / static_cast<double>(slot_count);
+    r.per_connection_megabytes_per_second = slot_count == 0 ? 0
+                                                            : r.megabytes_per_second / static_cast<double>(slot_count);
     r.latency = summarize(latency);
     r.server_pid = spec.server_pid;
     if (server_samplers_[t]) r.server = server_samplers_[t]->figures();

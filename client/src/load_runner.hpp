@@ -14,11 +14,11 @@
 #include "latency_recorder.hpp"
 #include "live_output.hpp"
 #include "load_options.hpp"
-#include "tickrelay/wire/asio.hpp"
 #include "proc_sampler.hpp"
 #include "report.hpp"
 #include "run_control.hpp"
 #include "run_setup.hpp"
+#include "tickrelay/wire/asio.hpp"
 
 namespace tickrelay::observe {
 class MetricsServer;

@@ -192,14 +192,9 @@ bool LoadWorker::on_processed(std::size_t target, ConnectionSlot& slot, MessageC
                               std::int64_t now_ns) {
   TargetTally& tally = *tallies_[target];
   switch (kind) {
-    case MessageClass::control:
-      tally.control_messages.add();
-      return true;
-    case MessageClass::malformed:
-      tally.malformed.add();
-      return true;
-    case MessageClass::market:
-      break;
+    case MessageClass::control: tally.control_messages.add(); return true;
+    case MessageClass::malformed: tally.malformed.add(); return true;
+    case MessageClass::market: break;
   }
   if (!control_.take_message()) return false;
   tally.messages.add();
@@ -214,7 +209,8 @@ bool LoadWorker::on_processed(std::size_t target, ConnectionSlot& slot, MessageC
     if (!timed && event.has_event_time) {
       timed = true;
       const bool micro = unit == TimeUnit::microseconds ||
-                         (unit == TimeUnit::automatic && (spec.url_microseconds || event.event_time > kMicrosecondThreshold));
+                         (unit == TimeUnit::automatic &&
+                          (spec.url_microseconds || event.event_time > kMicrosecondThreshold));
       if (!micro) tally.millisecond_times.add();
       const auto sent_ns = static_cast<std::int64_t>(event.event_time) * (micro ? 1'000 : 1'000'000);
       const std::int64_t latency = now_ns - sent_ns;
@@ -230,8 +226,8 @@ bool LoadWorker::on_processed(std::size_t target, ConnectionSlot& slot, MessageC
       if (outcome.duplicate) tally.duplicates.add();
     }
     if (auto crossing = tally.symbols.update(symbol, event)) {
-      control_.alert(AlertEvent{target, std::string(crossing->symbol), crossing->change_pct, crossing->price,
-                                crossing->above});
+      control_.alert(
+          AlertEvent{target, std::string(crossing->symbol), crossing->change_pct, crossing->price, crossing->above});
     }
   }
   if (!timed) tally.without_event_time.add();

@@ -9,10 +9,10 @@
 #include <boost/asio/executor_work_guard.hpp>
 
 #include "message_processor.hpp"
-#include "tickrelay/wire/asio.hpp"
 #include "run_control.hpp"
 #include "run_setup.hpp"
 #include "target_tally.hpp"
+#include "tickrelay/wire/asio.hpp"
 
 namespace tickrelay::client {
 

@@ -16,9 +16,9 @@ enum class EventKind : std::uint8_t { other, kline, ticker, mini_ticker, trade, 
 struct MarketEvent {
   EventKind kind = EventKind::other;
   std::string_view symbol;
-  std::string_view interval;  // kline only: streams of one symbol differ by it
-  double price = 0;           // close (kline, tickers), trade price, book mid
-  double change_pct = 0;      // valid when has_change
+  std::string_view interval;     // kline only: streams of one symbol differ by it
+  double price = 0;              // close (kline, tickers), trade price, book mid
+  double change_pct = 0;         // valid when has_change
   std::uint64_t event_time = 0;  // E as sent: milliseconds or microseconds
   std::uint64_t sequence = 0;    // trade t, aggTrade a, kline k.L
   bool has_price = false;

@@ -10,11 +10,11 @@ namespace tickrelay::client {
 
 // Summary of one process's CPU and memory over the run.
 struct ProcessFigures {
-  bool available = false;      // at least one sample was read
-  bool exited = false;         // the process went away during the run
-  double cpu_percent = 0;      // average over the run, % of one core
-  double cpu_seconds = 0;      // used during the run
-  double resident_avg = 0;     // bytes, mean of the samples
+  bool available = false;   // at least one sample was read
+  bool exited = false;      // the process went away during the run
+  double cpu_percent = 0;   // average over the run, % of one core
+  double cpu_seconds = 0;   // used during the run
+  double resident_avg = 0;  // bytes, mean of the samples
   std::uint64_t resident_peak = 0;
   std::uint64_t resident_last = 0;
   double cpu_seconds_total = 0;  // the process's whole lifetime, as /proc says

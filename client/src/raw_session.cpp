@@ -35,7 +35,8 @@ constexpr std::size_t kKeepPendingCapacity = 4096;
 }  // namespace
 
 struct RawSession::Upgrade {
-  Upgrade(net::io_context& loop, const TargetSpec& spec) : handshake(spec.host_header, spec.request_target), timer(loop) {}
+  Upgrade(net::io_context& loop, const TargetSpec& spec)
+      : handshake(spec.host_header, spec.request_target), timer(loop) {}
   WsHandshake handshake;
   std::string response;  // bytes of the server's answer so far
   http::response_parser<http::empty_body> parser;
@@ -110,8 +111,7 @@ void RawSession::begin_upgrade() {
 void RawSession::step() {
   if (done_) return;
   switch (state_) {
-    case State::connecting:
-      return;
+    case State::connecting: return;
     case State::tls_handshake: {
       const RawTransport::Result result = transport_.handshake();
       if (result.ec) return fail(result.ec, "TLS handshake");
@@ -254,13 +254,14 @@ void RawSession::read_large_frame() {
   // The frame and the parser's padding in one piece of memory.
   pending_.resize(static_cast<std::size_t>(pending_needed_) + MessageProcessor::kPadding);
   while (pending_size_ < pending_needed_) {
-    const RawTransport::Result result =
-        transport_.read(pending_.data() + pending_size_, static_cast<std::size_t>(pending_needed_) - pending_size_);
+    const RawTransport::Result result = transport_.read(pending_.data() + pending_size_,
+                                                        static_cast<std::size_t>(pending_needed_) - pending_size_);
     if (result.ec) return fail(result.ec, "read");
     if (result.wait != RawTransport::Wait::none) return arm(result.wait);
     pending_size_ += result.bytes;
   }
-  const std::size_t used = consume(pending_.data(), pending_size_, pending_.data() + pending_.size(), LoadWorker::now_ns());
+  const std::size_t used = consume(pending_.data(), pending_size_, pending_.data() + pending_.size(),
+                                   LoadWorker::now_ns());
   if (done_) return;
   pending_size_ -= used;  // 0: only the frame was requested
   pending_ = std::vector<char>();
@@ -274,7 +275,8 @@ std::size_t RawSession::consume(char* data, std::size_t size, const char* limit,
   while (pos < size) {
     FrameHeader header;
     std::uint64_t needed = 0;
-    const FrameStatus status = decode_frame(reinterpret_cast<const std::uint8_t*>(data + pos), size - pos, header, needed);
+    const FrameStatus status = decode_frame(reinterpret_cast<const std::uint8_t*>(data + pos), size - pos, header,
+                                            needed);
     if (status == FrameStatus::invalid) {
       fail(net::error::invalid_argument, "protocol error: bad frame from server");
       return pos;
@@ -334,17 +336,19 @@ bool RawSession::on_frame(const FrameHeader& header, char* payload, const char* 
       // connections that do not answer within a minute.
       send(Opcode::pong, std::string_view(payload, size));
       return !done_;
-    case Opcode::pong:
-      return true;
+    case Opcode::pong: return true;
     case Opcode::close: {
-      const unsigned code = size >= 2 ? (static_cast<unsigned char>(payload[0]) << 8) | static_cast<unsigned char>(payload[1]) : 1005;
+      const unsigned code = size >= 2
+                                ? (static_cast<unsigned char>(payload[0]) << 8) | static_cast<unsigned char>(payload[1])
+                                : 1005;
       const std::string reason = size > 2 ? std::string(payload + 2, size - 2) : std::string();
       // RFC 6455 5.5.1: answer with a close frame carrying the same code,
       // best effort, before the socket goes.
       std::string reply;
       append_client_frame(reply, Opcode::close, std::string_view(payload, size >= 2 ? 2 : 0), next_mask());
       transport_.write(reply.data(), reply.size());
-      fail(net::error::eof, "closed by server (code " + std::to_string(code) + (reason.empty() ? "" : ", " + reason) + ")");
+      fail(net::error::eof,
+           "closed by server (code " + std::to_string(code) + (reason.empty() ? "" : ", " + reason) + ")");
       return false;
     }
   }

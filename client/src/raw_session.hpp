@@ -4,9 +4,9 @@
 #include <string>
 #include <vector>
 
-#include "tickrelay/wire/asio.hpp"
 #include "raw_transport.hpp"
 #include "session.hpp"
+#include "tickrelay/wire/asio.hpp"
 #include "tickrelay/wire/ws_frame.hpp"
 
 namespace tickrelay::client {
@@ -68,7 +68,7 @@ class RawSession : public Session, public std::enable_shared_from_this<RawSessio
   std::uint64_t pending_needed_ = 0;  // its full size once the header is in
   std::string fragments_;             // a message split over continuation frames
   bool in_fragments_ = false;
-  std::string outbox_;                // upgrade request and control frames not yet written
+  std::string outbox_;  // upgrade request and control frames not yet written
   std::uint32_t mask_state_;
   bool waiting_readable_ = false;
   bool waiting_writable_ = false;

@@ -39,15 +39,9 @@ bool RawTransport::start_tls(SSL_CTX* context, const std::string& host, bool ver
 RawTransport::Result RawTransport::tls_result(int rc) {
   Result result;
   switch (SSL_get_error(ssl_, rc)) {
-    case SSL_ERROR_WANT_READ:
-      result.wait = Wait::readable;
-      break;
-    case SSL_ERROR_WANT_WRITE:
-      result.wait = Wait::writable;
-      break;
-    case SSL_ERROR_ZERO_RETURN:
-      result.ec = net::error::eof;
-      break;
+    case SSL_ERROR_WANT_READ: result.wait = Wait::readable; break;
+    case SSL_ERROR_WANT_WRITE: result.wait = Wait::writable; break;
+    case SSL_ERROR_ZERO_RETURN: result.ec = net::error::eof; break;
     case SSL_ERROR_SYSCALL:
       result.ec = errno != 0 ? error_code(errno, boost::system::system_category()) : error_code(net::error::eof);
       break;

@@ -36,16 +36,22 @@ struct Figure {
 const std::vector<Figure>& figures() {
   static const std::vector<Figure> list = {
       {"connections", "connections", 0, false, [](const TargetReport& t) { return double(t.connections); }},
-      {"connections_up_end", "connections up at end", 0, false, [](const TargetReport& t) { return double(t.connections_up_end); }},
+      {"connections_up_end", "connections up at end", 0, false,
+       [](const TargetReport& t) { return double(t.connections_up_end); }},
       {"messages", "messages", 0, true, [](const TargetReport& t) { return double(t.messages); }},
       {"bytes", "bytes", 0, true, [](const TargetReport& t) { return double(t.bytes); }},
       {"messages_per_second", "messages/s", 1, true, [](const TargetReport& t) { return t.messages_per_second; }},
       {"megabytes_per_second", "MB/s", 3, true, [](const TargetReport& t) { return t.megabytes_per_second; }},
-      {"per_connection_min", "messages per connection, min", 0, true, [](const TargetReport& t) { return double(t.per_connection_min); }},
-      {"per_connection_avg", "messages per connection, avg", 1, true, [](const TargetReport& t) { return t.per_connection_avg; }},
-      {"per_connection_max", "messages per connection, max", 0, true, [](const TargetReport& t) { return double(t.per_connection_max); }},
-      {"per_connection_rate", "messages/s per connection", 1, true, [](const TargetReport& t) { return t.per_connection_rate; }},
-      {"per_connection_megabytes_per_second", "MB/s per connection", 4, true, [](const TargetReport& t) { return t.per_connection_megabytes_per_second; }},
+      {"per_connection_min", "messages per connection, min", 0, true,
+       [](const TargetReport& t) { return double(t.per_connection_min); }},
+      {"per_connection_avg", "messages per connection, avg", 1, true,
+       [](const TargetReport& t) { return t.per_connection_avg; }},
+      {"per_connection_max", "messages per connection, max", 0, true,
+       [](const TargetReport& t) { return double(t.per_connection_max); }},
+      {"per_connection_rate", "messages/s per connection", 1, true,
+       [](const TargetReport& t) { return t.per_connection_rate; }},
+      {"per_connection_megabytes_per_second", "MB/s per connection", 4, true,
+       [](const TargetReport& t) { return t.per_connection_megabytes_per_second; }},
       {"latency_samples", "latency samples", 0, false, [](const TargetReport& t) { return double(t.latency.samples); }},
       {"latency_avg_ms", "latency avg (ms)", 3, true, [](const TargetReport& t) { return t.latency.avg_ms; }},
       {"latency_p50_ms", "latency p50 (ms)", 3, true, [](const TargetReport& t) { return t.latency.p50_ms; }},
@@ -53,21 +59,28 @@ const std::vector<Figure>& figures() {
       {"latency_p99_ms", "latency p99 (ms)", 3, true, [](const TargetReport& t) { return t.latency.p99_ms; }},
       {"latency_p999_ms", "latency p99.9 (ms)", 3, true, [](const TargetReport& t) { return t.latency.p999_ms; }},
       {"latency_max_ms", "latency max (ms)", 3, true, [](const TargetReport& t) { return t.latency.max_ms; }},
-      {"millisecond_times", "samples with E in ms (1 ms res.)", 0, false, [](const TargetReport& t) { return double(t.millisecond_times); }},
-      {"without_event_time", "messages without E", 0, false, [](const TargetReport& t) { return double(t.without_event_time); }},
-      {"negative_latency", "E later than now (clock skew)", 0, false, [](const TargetReport& t) { return double(t.negative_latency); }},
+      {"millisecond_times", "samples with E in ms (1 ms res.)", 0, false,
+       [](const TargetReport& t) { return double(t.millisecond_times); }},
+      {"without_event_time", "messages without E", 0, false,
+       [](const TargetReport& t) { return double(t.without_event_time); }},
+      {"negative_latency", "E later than now (clock skew)", 0, false,
+       [](const TargetReport& t) { return double(t.negative_latency); }},
       {"lost", "messages lost (gaps)", 0, false, [](const TargetReport& t) { return double(t.lost); }},
       {"duplicates", "duplicates", 0, false, [](const TargetReport& t) { return double(t.duplicates); }},
       {"connect_errors", "connect errors", 0, false, [](const TargetReport& t) { return double(t.connect_errors); }},
       {"drops", "dropped connections", 0, false, [](const TargetReport& t) { return double(t.drops); }},
       {"errors", "errors (connect + dropped)", 0, false, [](const TargetReport& t) { return double(t.errors()); }},
       {"reconnects", "reconnects", 0, false, [](const TargetReport& t) { return double(t.reconnects); }},
-      {"control_messages", "control responses", 0, false, [](const TargetReport& t) { return double(t.control_messages); }},
+      {"control_messages", "control responses", 0, false,
+       [](const TargetReport& t) { return double(t.control_messages); }},
       {"malformed", "malformed messages", 0, false, [](const TargetReport& t) { return double(t.malformed); }},
-      {"server_cpu_percent", "server CPU % (one core)", 1, true, [](const TargetReport& t) { return t.server.cpu_percent; }},
+      {"server_cpu_percent", "server CPU % (one core)", 1, true,
+       [](const TargetReport& t) { return t.server.cpu_percent; }},
       {"server_cpu_seconds", "server CPU seconds", 2, true, [](const TargetReport& t) { return t.server.cpu_seconds; }},
-      {"server_resident_avg_bytes", "server RSS avg (MiB)", 1, true, [](const TargetReport& t) { return t.server.resident_avg; }},
-      {"server_resident_peak_bytes", "server RSS peak (MiB)", 1, true, [](const TargetReport& t) { return double(t.server.resident_peak); }},
+      {"server_resident_avg_bytes", "server RSS avg (MiB)", 1, true,
+       [](const TargetReport& t) { return t.server.resident_avg; }},
+      {"server_resident_peak_bytes", "server RSS peak (MiB)", 1, true,
+       [](const TargetReport& t) { return double(t.server.resident_peak); }},
   };
   return list;
 }
@@ -109,14 +122,15 @@ std::string render_table(const RunReport& report) {
   std::ostringstream out;
   out << "tickrelay-load " << report.version << ": " << fixed(report.duration_seconds, 2) << " s";
   if (report.warm_up_seconds > 0) out << " after " << fixed(report.warm_up_seconds, 2) << " s warm-up";
-  out << ", " << report.threads
-      << (report.threads == 1 ? " thread" : " threads") << ", reader " << report.reader << "\n";
+  out << ", " << report.threads << (report.threads == 1 ? " thread" : " threads") << ", reader " << report.reader
+      << "\n";
   const ProcessFigures& c = report.client;
   out << "client (this process): CPU " << fixed(c.cpu_percent, 1) << " % of one core, RSS avg "
       << fixed(c.resident_avg / kMiB, 1) << " MiB, peak " << fixed(double(c.resident_peak) / kMiB, 1) << " MiB\n\n";
 
   const auto& targets = report.targets;
-  const bool any_server = std::any_of(targets.begin(), targets.end(), [](const TargetReport& t) { return t.server_pid.has_value(); });
+  const bool any_server = std::any_of(targets.begin(), targets.end(),
+                                      [](const TargetReport& t) { return t.server_pid.has_value(); });
   std::vector<std::pair<std::string, std::vector<std::string>>> rows;
   rows.emplace_back("", std::vector<std::string>{});
   rows.emplace_back("url", std::vector<std::string>{});
@@ -167,7 +181,8 @@ std::string render_table(const RunReport& report) {
              " add timeUnit=MICROSECOND to the URL where the server supports it.";
     }
     if (t.without_event_time > 0) {
-      out << "\nnote (" << t.impl << "): " << t.without_event_time << " messages carried no E and are not in the latency.";
+      out << "\nnote (" << t.impl << "): " << t.without_event_time
+          << " messages carried no E and are not in the latency.";
     }
     if (!t.first_error.empty()) {
       out << "\nfirst error (" << t.impl << "): " << t.first_error;
@@ -266,7 +281,8 @@ std::string render_json(const RunReport& report) {
 }
 
 std::string render_csv(const RunReport& report) {
-  std::string out = "impl,url,duration_seconds,threads,client_cpu_percent,client_resident_avg_bytes,client_resident_peak_bytes";
+  std::string out =
+      "impl,url,duration_seconds,threads,client_cpu_percent,client_resident_avg_bytes,client_resident_peak_bytes";
   for (const Figure& f : figures()) {
     out += ",";
     out += f.key;

@@ -23,7 +23,7 @@ struct LatencySummary {
 struct TargetReport : TargetCounts<std::uint64_t> {
   std::string impl;
   std::string url;
-  std::uint64_t connections = 0;        // planned
+  std::uint64_t connections = 0;         // planned
   std::uint64_t connections_up_end = 0;  // still up when the run ended
   double messages_per_second = 0;
   double megabytes_per_second = 0;

@@ -8,19 +8,19 @@ namespace tickrelay::client {
 // reports it and LoadMetrics exports it. X(name, since_warm_up): counts
 // with since_warm_up are reported from the end of the warm-up (the report
 // subtracts the snapshot); the others, failures, count over the whole run.
-#define TICKRELAY_LOAD_COUNTS(X)                                                    \
-  X(messages, true)           /* market messages (control and malformed apart) */   \
-  X(bytes, true)              /* payload bytes of market messages */                \
-  X(control_messages, true)   /* responses such as {"result":null,"id":1} */        \
-  X(malformed, true)                                                                \
-  X(without_event_time, true) /* counted, not in latency (spot bookTicker) */       \
-  X(millisecond_times, true)  /* latency samples whose E was in ms */               \
-  X(negative_latency, true)   /* E after now: clocks apart; recorded as 0 */        \
-  X(lost, true)               /* ids skipped in sequences */                        \
-  X(duplicates, true)                                                               \
-  X(connect_errors, false)    /* attempts that never got to a WebSocket */          \
-  X(drops, false)             /* established connections that ended early */        \
-  X(reconnects, false)        /* connections re-established after a drop */
+#define TICKRELAY_LOAD_COUNTS(X)                                                \
+  X(messages, true)         /* market messages (control and malformed apart) */ \
+  X(bytes, true)            /* payload bytes of market messages */              \
+  X(control_messages, true) /* responses such as {"result":null,"id":1} */      \
+  X(malformed, true)                                                            \
+  X(without_event_time, true) /* counted, not in latency (spot bookTicker) */   \
+  X(millisecond_times, true)  /* latency samples whose E was in ms */           \
+  X(negative_latency, true)   /* E after now: clocks apart; recorded as 0 */    \
+  X(lost, true)               /* ids skipped in sequences */                    \
+  X(duplicates, true)                                                           \
+  X(connect_errors, false) /* attempts that never got to a WebSocket */         \
+  X(drops, false)          /* established connections that ended early */       \
+  X(reconnects, false)     /* connections re-established after a drop */
 
 // The counts as members of type T (RelaxedCounter live, std::uint64_t after).
 template <class T>

@@ -15,10 +15,10 @@ struct TargetSpec {
   std::string impl;  // label in reports and metrics
   std::optional<pid_t> server_pid;
   bool tls = false;
-  std::string host;            // for DNS, SNI and certificate checks
-  std::string port;            // numeric or service name
-  std::string host_header;     // host[:port] as sent in Host
-  std::string request_target;  // path and query of the upgrade request
+  std::string host;                    // for DNS, SNI and certificate checks
+  std::string port;                    // numeric or service name
+  std::string host_header;             // host[:port] as sent in Host
+  std::string request_target;          // path and query of the upgrade request
   std::vector<std::string> subscribe;  // streams sent in one SUBSCRIBE
   // The URL asks for timeUnit=MICROSECOND, so E is in microseconds.
   bool url_microseconds = false;

@@ -22,9 +22,9 @@ struct ConnectionSlot {
   std::uint64_t messages = 0;  // read only after the run
   std::uint64_t bytes = 0;
   GapTracker gaps;
-  Session* session = nullptr;  // the live session, for stop()
+  Session* session = nullptr;                        // the live session, for stop()
   std::unique_ptr<boost::asio::steady_timer> retry;  // pending reconnect
-  unsigned attempts = 0;       // failed attempts since the last good connect
+  unsigned attempts = 0;                             // failed attempts since the last good connect
   bool ever_up = false;
 };
 

@@ -35,9 +35,8 @@ bool token_in(std::string_view list, std::string_view token) {
     std::string_view item = list.substr(0, comma);
     while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
     while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-    if (item.size() == token.size() &&
-        std::equal(item.begin(), item.end(), token.begin(),
-                   [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+    if (item.size() == token.size() && std::equal(item.begin(), item.end(), token.begin(),
+                                                  [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
       return true;
     }
     if (comma == std::string_view::npos) break;

@@ -9,13 +9,13 @@
 #include <cstdio>
 #include <iostream>
 
-#include "tickrelay/relay/app.hpp"
 #include "tickrelay/observe/build_info.hpp"
-#include "tickrelay/relay/config_loader.hpp"
 #include "tickrelay/observe/logging.hpp"
+#include "tickrelay/relay/app.hpp"
+#include "tickrelay/relay/config_loader.hpp"
+#include "tickrelay/relay/shard_plan.hpp"
 #include "tickrelay/relay/supervisor.hpp"
 #include "tickrelay/relay/systemd_notifier.hpp"
-#include "tickrelay/relay/shard_plan.hpp"
 
 namespace {
 

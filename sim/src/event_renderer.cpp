@@ -23,10 +23,25 @@ constexpr int kPercentDecimals = 3;
 // The stream of the unsubscribed-stream malformed frame.
 constexpr std::string_view kUnsubscribedStream = "nosuchusdt@trade";
 
-constexpr std::array<std::int64_t, 19> kPow10 = {
-    1LL, 10LL, 100LL, 1000LL, 10000LL, 100000LL, 1000000LL, 10000000LL, 100000000LL, 1000000000LL,
-    10000000000LL, 100000000000LL, 1000000000000LL, 10000000000000LL, 100000000000000LL,
-    1000000000000000LL, 10000000000000000LL, 100000000000000000LL, 1000000000000000000LL};
+constexpr std::array<std::int64_t, 19> kPow10 = {1LL,
+                                                 10LL,
+                                                 100LL,
+                                                 1000LL,
+                                                 10000LL,
+                                                 100000LL,
+                                                 1000000LL,
+                                                 10000000LL,
+                                                 100000000LL,
+                                                 1000000000LL,
+                                                 10000000000LL,
+                                                 100000000000LL,
+                                                 1000000000000LL,
+                                                 10000000000000LL,
+                                                 100000000000000LL,
+                                                 1000000000000000LL,
+                                                 10000000000000000LL,
+                                                 100000000000000000LL,
+                                                 1000000000000000000LL};
 
 // Appends through a raw pointer into space reserved beforehand.
 class Writer {
@@ -406,11 +421,10 @@ class PayloadWriter {
   // Volume-weighted average price in ticks: quote volume / base volume.
   static std::int64_t weighted_average(const SymbolState& s) {
     if (s.volume <= 0) return s.price;
-    const double ticks_per_cent =
-        static_cast<double>(kPow10[static_cast<std::size_t>(s.price_decimals + s.qty_decimals - kQuoteDecimals)]);
-    return static_cast<std::int64_t>(static_cast<double>(s.quote_cents) * ticks_per_cent /
-                                         static_cast<double>(s.volume) +
-                                     0.5);
+    const double ticks_per_cent = static_cast<double>(
+        kPow10[static_cast<std::size_t>(s.price_decimals + s.qty_decimals - kQuoteDecimals)]);
+    return static_cast<std::int64_t>(
+        static_cast<double>(s.quote_cents) * ticks_per_cent / static_cast<double>(s.volume) + 0.5);
   }
 
   Writer& w_;

@@ -50,9 +50,9 @@ inline constexpr Micros kShutdownGrace{std::chrono::seconds(1)};
 
 // What FaultPlan keeps per connection; the server stores it and passes it in.
 struct ConnectionFaults {
-  bool targeted = false;           // faults apply to this connection
+  bool targeted = false;  // faults apply to this connection
   Clock::time_point opened_at{};
-  std::uint64_t frames = 0;        // data frames decided by on_frame so far
+  std::uint64_t frames = 0;  // data frames decided by on_frame so far
   bool shutdown_sent = false;
 };
 

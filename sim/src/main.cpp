@@ -6,9 +6,9 @@
 #include <boost/asio/signal_set.hpp>
 #include <iostream>
 
-#include "tickrelay/observe/logging.hpp"
 #include "sim_options.hpp"
 #include "sim_server.hpp"
+#include "tickrelay/observe/logging.hpp"
 
 int main(int argc, char** argv) {
   auto parsed = tickrelay::sim::parse_sim_options(argc, argv);

@@ -22,31 +22,31 @@ struct SymbolState {
   bool last_buyer_maker = false;  // the last trade's `m`
   std::int64_t bid = 0;           // best bid, ticks (< ask)
   std::int64_t ask = 0;
-  std::int64_t bid_qty = 0;       // lots
+  std::int64_t bid_qty = 0;  // lots
   std::int64_t ask_qty = 0;
   // 24h statistics; the window restarts every 24h from the model's start.
   std::int64_t window_start_us = 0;
-  std::int64_t open = 0;          // ticks, also the ticker's `x`
+  std::int64_t open = 0;  // ticks, also the ticker's `x`
   std::int64_t high = 0;
   std::int64_t low = 0;
-  std::int64_t volume = 0;        // lots
-  std::int64_t quote_cents = 0;   // quote-asset volume in 1/100 units
+  std::int64_t volume = 0;           // lots
+  std::int64_t quote_cents = 0;      // quote-asset volume in 1/100 units
   std::uint64_t first_trade_id = 0;  // ticker F; n = L - F + 1
   std::uint64_t last_trade_id = 0;   // ticker L
 };
 
 struct KlineBar {
   KlineInterval interval = KlineInterval::m1;
-  std::int64_t open_time_us = 0;   // t
-  std::int64_t close_time_us = 0;  // T: open + length - 1 µs (…999 in ms)
-  std::uint64_t first_id = 0;      // f
-  std::uint64_t last_id = 0;       // L; n = L - f + 1
+  std::int64_t open_time_us = 0;                        // t
+  std::int64_t close_time_us = 0;                       // T: open + length - 1 µs (…999 in ms)
+  std::uint64_t first_id = 0;                           // f
+  std::uint64_t last_id = 0;                            // L; n = L - f + 1
   std::int64_t open = 0, high = 0, low = 0, close = 0;  // ticks
-  std::int64_t volume = 0;         // lots
+  std::int64_t volume = 0;                              // lots
   std::int64_t quote_cents = 0;
-  std::int64_t taker_volume = 0;   // lots bought by takers (V)
+  std::int64_t taker_volume = 0;  // lots bought by takers (V)
   std::int64_t taker_quote_cents = 0;
-  bool closed = false;             // x: this event closes the bar
+  bool closed = false;  // x: this event closes the bar
 };
 
 struct PriceLevel {
@@ -72,13 +72,13 @@ struct Event {
   std::int64_t time_us = 0;              // E (and trade/transaction T)
   const SymbolState* symbol = nullptr;   // null for all_mini_tickers
   std::span<const SymbolState> symbols;  // all_mini_tickers: every symbol
-  std::uint64_t id = 0;        // trade t, aggTrade a, bookTicker/depth u, depth lastUpdateId
-  std::uint64_t first_id = 0;  // aggTrade f, depth U
-  std::uint64_t last_id = 0;   // aggTrade l
-  std::uint64_t prev_id = 0;   // futures depth pu (the previous event's u)
-  std::int64_t price = 0;      // trade/aggTrade p, ticks
-  std::int64_t qty = 0;        // trade/aggTrade q, lots
-  bool buyer_maker = false;    // m
+  std::uint64_t id = 0;                  // trade t, aggTrade a, bookTicker/depth u, depth lastUpdateId
+  std::uint64_t first_id = 0;            // aggTrade f, depth U
+  std::uint64_t last_id = 0;             // aggTrade l
+  std::uint64_t prev_id = 0;             // futures depth pu (the previous event's u)
+  std::int64_t price = 0;                // trade/aggTrade p, ticks
+  std::int64_t qty = 0;                  // trade/aggTrade q, lots
+  bool buyer_maker = false;              // m
   KlineBar kline;
   int depth_levels = 0;
   std::array<PriceLevel, kMaxDepthLevels> bids{};

@@ -32,9 +32,16 @@ constexpr double kSpread = 1e-5;
 // Start prices of the best-known pairs, so a demo looks familiar; every
 // other symbol gets a log-uniform price in [kMinStart, kMaxStart].
 constexpr std::array<std::pair<std::string_view, double>, 10> kKnownStarts{{
-    {"btcusdt", 60000.0}, {"ethusdt", 3000.0}, {"bnbusdt", 600.0}, {"solusdt", 150.0},
-    {"xrpusdt", 0.5},     {"dogeusdt", 0.1},   {"adausdt", 0.4},   {"ltcusdt", 80.0},
-    {"trxusdt", 0.12},    {"linkusdt", 15.0},
+    {"btcusdt", 60000.0},
+    {"ethusdt", 3000.0},
+    {"bnbusdt", 600.0},
+    {"solusdt", 150.0},
+    {"xrpusdt", 0.5},
+    {"dogeusdt", 0.1},
+    {"adausdt", 0.4},
+    {"ltcusdt", 80.0},
+    {"trxusdt", 0.12},
+    {"linkusdt", 15.0},
 }};
 constexpr double kMinStart = 0.01;
 constexpr double kMaxStart = 60000.0;
@@ -103,10 +110,8 @@ std::int64_t fixed_length_us(KlineInterval interval) {
 std::uint64_t first_id(StreamKind kind, std::uint64_t hash) {
   switch (kind) {
     case StreamKind::book_ticker:
-    case StreamKind::partial_depth:
-      return 10'000'000'000ULL + hash % 60'000'000'000ULL;
-    default:
-      return 100'000'000ULL + hash % 4'000'000'000ULL;
+    case StreamKind::partial_depth: return 10'000'000'000ULL + hash % 60'000'000'000ULL;
+    default: return 100'000'000ULL + hash % 4'000'000'000ULL;
   }
 }
 
@@ -356,9 +361,7 @@ const Event& MarketModel::advance(StreamId id, std::int64_t now_us) {
       ev.kline = stream.bar;
       ev.id = stream.bar.last_id;
       break;
-    case StreamKind::book_ticker:
-      ev.id = stream.next_id++;
-      break;
+    case StreamKind::book_ticker: ev.id = stream.next_id++; break;
     case StreamKind::partial_depth:
       // One book update per event: U = u, and pu is the previous event's u,
       // so a skipped event shows as pu != last u.
@@ -367,13 +370,10 @@ const Event& MarketModel::advance(StreamId id, std::int64_t now_us) {
       ev.prev_id = ev.id - 1;
       fill_depth(stream, index);
       break;
-    case StreamKind::mark_price:
-      fill_mark(index, now_us);
-      break;
+    case StreamKind::mark_price: fill_mark(index, now_us); break;
     case StreamKind::mini_ticker:
     case StreamKind::ticker:
-    case StreamKind::all_mini_tickers:
-      break;
+    case StreamKind::all_mini_tickers: break;
   }
   return ev;
 }

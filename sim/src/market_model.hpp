@@ -56,9 +56,9 @@ class MarketModel {
 
  private:
   struct Walk {
-    double mid = 0;      // ticks, as a real number
-    double anchor = 0;   // start mid: the walk reverts towards it
-    std::int64_t lot_scale = 1;    // 10^qty_decimals
+    double mid = 0;                  // ticks, as a real number
+    double anchor = 0;               // start mid: the walk reverts towards it
+    std::int64_t lot_scale = 1;      // 10^qty_decimals
     double lots_per_quote_tick = 1;  // lots of 1 quote unit at a price of 1 tick
     std::int64_t quote_divisor = 1;  // ticks×lots → cents
     std::uint64_t rng = 0;

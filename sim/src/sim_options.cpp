@@ -44,8 +44,8 @@ Micros parse_seconds(std::string_view flag, const std::string& text, bool allow_
   double value = 0;
   const auto* end = text.data() + text.size();
   const auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (text.empty() || ec != std::errc{} || ptr != end || !std::isfinite(value) || value < 0 ||
-      value > kMaxSeconds || (!allow_zero && value == 0)) {
+  if (text.empty() || ec != std::errc{} || ptr != end || !std::isfinite(value) || value < 0 || value > kMaxSeconds ||
+      (!allow_zero && value == 0)) {
     throw UsageError(std::string(flag) + ": expected a number of seconds " + (allow_zero ? ">= 0" : "> 0") +
                      ", got \"" + text + "\"");
   }
@@ -99,8 +99,8 @@ void resolve(const RawFlags& raw, SimOptions& options) {
   options.seed = parse_count("--seed", raw.seed, 0, UINT64_MAX);
   options.ping_interval = parse_seconds("--ping-interval", raw.ping_interval, true);
   options.pong_timeout = parse_seconds("--pong-timeout", raw.pong_timeout, false);
-  options.max_streams_per_connection =
-      static_cast<std::size_t>(parse_count("--max-streams-per-connection", raw.max_streams, 1, 1'000'000));
+  options.max_streams_per_connection = static_cast<std::size_t>(
+      parse_count("--max-streams-per-connection", raw.max_streams, 1, 1'000'000));
 
   FaultSettings& f = options.faults;
   f.max_connection_age = parse_seconds("--max-connection-age", raw.max_connection_age, false);
@@ -131,12 +131,13 @@ SimOptionsResult parse_sim_options(int argc, const char* const* argv) {
   SimOptions options;
   RawFlags raw;
   CLI::App app{"tickrelay-sim: a local exchange simulator speaking Binance's market-data stream protocol"};
-  app.set_version_flag("--version", std::string("tickrelay-sim ") + TICKRELAY_VERSION + " (" + tickrelay::observe::build_commit() + ")");
+  app.set_version_flag("--version", std::string("tickrelay-sim ") + TICKRELAY_VERSION + " (" +
+                                        tickrelay::observe::build_commit() + ")");
   app.get_formatter()->column_width(36);
 
   app.add_option("--listen", raw.listen, "HOST:PORT to listen on (port 0: any free port)")->capture_default_str();
-  auto* cert = app.add_option("--tls-cert", options.tls_cert_file, "PEM certificate chain (TLS)")
-                   ->check(CLI::ExistingFile);
+  auto* cert =
+      app.add_option("--tls-cert", options.tls_cert_file, "PEM certificate chain (TLS)")->check(CLI::ExistingFile);
   auto* key = app.add_option("--tls-key", options.tls_key_file, "PEM private key (TLS)")->check(CLI::ExistingFile);
   auto* plain = app.add_flag("--plain", options.plain, "plain WebSocket (ws://) instead of TLS");
   plain->excludes(cert)->excludes(key);
@@ -158,20 +159,16 @@ SimOptionsResult parse_sim_options(int argc, const char* const* argv) {
       ->capture_default_str();
 
   const std::string faults = "Faults";
-  app.add_option("--drop-every", raw.drop_every, "drop each connection abruptly at this age (SECONDS)")
-      ->group(faults);
-  app.add_option("--drop-after-events", raw.drop_after_events, "drop each connection after N events")
-      ->group(faults);
+  app.add_option("--drop-every", raw.drop_every, "drop each connection abruptly at this age (SECONDS)")->group(faults);
+  app.add_option("--drop-after-events", raw.drop_after_events, "drop each connection after N events")->group(faults);
   app.add_option("--stall-after", raw.stall_after, "stop sending at this connection age (SECONDS)")->group(faults);
   app.add_option("--stall-for", raw.stall_for, "stall duration in SECONDS; 0 = forever")->group(faults);
   app.add_option("--shutdown-after", raw.shutdown_after, "send serverShutdown at this age (SECONDS), then close")
       ->group(faults);
-  app.add_option("--malformed-every", raw.malformed_every, "replace every Nth frame by a malformed one")
-      ->group(faults);
+  app.add_option("--malformed-every", raw.malformed_every, "replace every Nth frame by a malformed one")->group(faults);
   app.add_option("--refuse-for", raw.refuse_for, "refuse connections for SECONDS after start")->group(faults);
   app.add_option("--refuse-first", raw.refuse_first, "refuse the first N connection attempts")->group(faults);
-  app.add_option("--skip-every", raw.skip_every, "lose every Nth event of each stream (ids show a gap)")
-      ->group(faults);
+  app.add_option("--skip-every", raw.skip_every, "lose every Nth event of each stream (ids show a gap)")->group(faults);
   app.add_option("--fault-target-path", options.faults.target_path,
                  "apply faults only to request paths with this prefix, e.g. /market")
       ->group(faults);

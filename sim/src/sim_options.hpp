@@ -42,8 +42,8 @@ struct SimOptions {
 
 struct SimOptionsResult {
   std::optional<SimOptions> options;  // set when the simulator should run
-  int exit_code = 0;     // otherwise: 0 after --help/--version, 2 on a usage error
-  std::string message;   // help or version text (stdout), or the error (stderr)
+  int exit_code = 0;                  // otherwise: 0 after --help/--version, 2 on a usage error
+  std::string message;                // help or version text (stdout), or the error (stderr)
 };
 
 // Never throws; unreadable or invalid symbol files are usage errors naming

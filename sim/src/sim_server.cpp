@@ -5,14 +5,14 @@
 #include <algorithm>
 #include <chrono>
 
-#include "tickrelay/fanout/client_registry.hpp"
-#include "tickrelay/fanout/listener.hpp"
 #include "event_renderer.hpp"
-#include "tickrelay/fanout/frame.hpp"
-#include "tickrelay/fanout/stream_name.hpp"
 #include "stream_spec.hpp"
-#include "tickrelay/wire/tls_context.hpp"
+#include "tickrelay/fanout/client_registry.hpp"
+#include "tickrelay/fanout/frame.hpp"
+#include "tickrelay/fanout/listener.hpp"
+#include "tickrelay/fanout/stream_name.hpp"
 #include "tickrelay/wire/endpoint.hpp"
+#include "tickrelay/wire/tls_context.hpp"
 
 namespace tickrelay::sim {
 namespace {
@@ -59,10 +59,10 @@ SimServer::SimServer(net::io_context& ioc, SimOptions options, spdlog::logger& l
       pacer_(options_.rate),
       faults_(options_.faults, Clock::now()),
       tick_timer_(ioc) {
-  if (!options_.plain) tls_ = std::make_unique<ssl::context>(wire::make_server_tls_context(options_.tls_cert_file, options_.tls_key_file));
+  if (!options_.plain)
+    tls_ = std::make_unique<ssl::context>(wire::make_server_tls_context(options_.tls_cert_file, options_.tls_key_file));
   registry_ = std::make_unique<fanout::ClientRegistry>(ioc_, server_config(options_), router_,
-                                                           static_cast<fanout::StreamCatalog&>(*this), counters_,
-                                                           log_);
+                                                       static_cast<fanout::StreamCatalog&>(*this), counters_, log_);
   registry_->set_hooks(static_cast<fanout::SessionHooks*>(this));
   listener_ = std::make_shared<fanout::Listener>(ioc_, *registry_, tls_.get());
 }
@@ -88,7 +88,7 @@ void SimServer::stop(std::function<void(std::size_t left)> done) {
 tcp::endpoint SimServer::local_endpoint() const { return listener_->local_endpoint(); }
 
 fanout::StreamId SimServer::resolve(std::string_view name, std::string_view prefix, bool microsecond,
-                                   std::string& error) {
+                                    std::string& error) {
   const auto parsed = parse_stream_spec(name, options_.symbols);
   if (!parsed) {
     error = "invalid stream `" + std::string(name) + "`: " + std::string(describe(parsed.error));
@@ -140,9 +140,9 @@ void SimServer::tick() {
   for (auto due = pacer_.take_due(now); due > 0 && pacer_.stream_count() > 0; --due) {
     const auto stream = pacer_.next_stream();
     auto& channel = channels_[stream];
-    const bool wanted[2] = {
-        channel.by_unit[0] != fanout::kNoStream && router_.subscriber_count(channel.by_unit[0]) > 0,
-        channel.by_unit[1] != fanout::kNoStream && router_.subscriber_count(channel.by_unit[1]) > 0};
+    const bool wanted[2] = {channel.by_unit[0] != fanout::kNoStream && router_.subscriber_count(channel.by_unit[0]) > 0,
+                            channel.by_unit[1] != fanout::kNoStream &&
+                                router_.subscriber_count(channel.by_unit[1]) > 0};
     if (!wanted[0] && !wanted[1]) {
       // Nobody listens any more: the stream leaves the rotation until asked again.
       pacer_.remove_stream(stream);
@@ -216,8 +216,7 @@ void SimServer::check_faults(fanout::SessionControl& control) {
   }
   switch (check.verdict) {
     case ConnectionVerdict::run:
-    case ConnectionVerdict::stall:
-      break;
+    case ConnectionVerdict::stall: break;
     case ConnectionVerdict::send_shutdown: {
       const bool micro = control.target().microsecond;
       std::string event;
@@ -231,10 +230,8 @@ void SimServer::check_faults(fanout::SessionControl& control) {
       control.send_text(event);
       break;
     }
-    case ConnectionVerdict::close_after_shutdown:
-      return control.close(1001, "server shutdown");
-    case ConnectionVerdict::close_max_age:
-      return control.close(1000, "connection age limit");
+    case ConnectionVerdict::close_after_shutdown: return control.close(1001, "server shutdown");
+    case ConnectionVerdict::close_max_age: return control.close(1000, "connection age limit");
     case ConnectionVerdict::drop:
       log_.info("dropping connection path={}", path_of(control.target()));
       return control.abort();
@@ -252,8 +249,7 @@ bool SimServer::silent(fanout::SessionControl& control) {
   return it != connections_.end() && it->second.stalled;
 }
 
-fanout::SessionHooks::FrameAction SimServer::on_frame(fanout::SessionControl& control,
-                                                         const fanout::FramePtr& frame) {
+fanout::SessionHooks::FrameAction SimServer::on_frame(fanout::SessionControl& control, const fanout::FramePtr& frame) {
   auto& connection = connections_.at(&control);
   if (connection.stalled) return {};
   const auto decision = faults_.on_frame(connection.faults);

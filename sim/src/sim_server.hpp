@@ -9,15 +9,15 @@
 #include <unordered_map>
 #include <vector>
 
-#include "tickrelay/fanout/session_hooks.hpp"
-#include "tickrelay/fanout/stream_catalog.hpp"
 #include "event_pacer.hpp"
 #include "fault_plan.hpp"
 #include "market_model.hpp"
-#include "tickrelay/fanout/relay_counters.hpp"
-#include "tickrelay/wire/asio.hpp"
-#include "tickrelay/fanout/router.hpp"
 #include "sim_options.hpp"
+#include "tickrelay/fanout/relay_counters.hpp"
+#include "tickrelay/fanout/router.hpp"
+#include "tickrelay/fanout/session_hooks.hpp"
+#include "tickrelay/fanout/stream_catalog.hpp"
+#include "tickrelay/wire/asio.hpp"
 
 namespace spdlog {
 class logger;
@@ -57,7 +57,7 @@ class SimServer final : private fanout::StreamCatalog, private fanout::SessionHo
   };
 
   fanout::StreamId resolve(std::string_view name, std::string_view prefix, bool microsecond,
-                          std::string& error) override;
+                           std::string& error) override;
   bool admit(const fanout::RequestTarget& target) override;
   void opened(fanout::SessionControl& control) override;
   void closed(fanout::SessionControl& control) override;
@@ -84,8 +84,8 @@ class SimServer final : private fanout::StreamCatalog, private fanout::SessionHo
   std::shared_ptr<fanout::Listener> listener_;
   net::steady_timer tick_timer_;
   bool tick_armed_ = false;
-  std::vector<Channel> channels_;                 // by model stream
-  std::vector<std::string> display_names_;        // by router stream: the name clients asked for
+  std::vector<Channel> channels_;           // by model stream
+  std::vector<std::string> display_names_;  // by router stream: the name clients asked for
   std::unordered_map<fanout::SessionControl*, Connection> connections_;
   std::string payload_;
   bool stopped_ = false;

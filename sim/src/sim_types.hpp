@@ -30,7 +30,22 @@ enum class StreamKind : std::uint8_t {
 
 // Binance's kline intervals, in the order its documentation lists them.
 enum class KlineInterval : std::uint8_t {
-  s1, m1, m3, m5, m15, m30, h1, h2, h4, h6, h8, h12, d1, d3, w1, mo1,
+  s1,
+  m1,
+  m3,
+  m5,
+  m15,
+  m30,
+  h1,
+  h2,
+  h4,
+  h6,
+  h8,
+  h12,
+  d1,
+  d3,
+  w1,
+  mo1,
 };
 
 // Where a connection arrived. Spot serves every kind at the root paths
@@ -46,11 +61,11 @@ enum class TimeUnit : std::uint8_t { millisecond, microsecond };
 
 // The malformed frames --malformed-every cycles through, in this order.
 enum class MalformedKind : std::uint8_t {
-  truncated_json,      // a real frame cut in half
-  not_json,            // text that is not JSON at all
-  unsubscribed_stream, // well-formed event for a stream nobody asked for
-  missing_stream,      // combined envelope without its "stream" member
-  wrong_types,         // numbers as strings, strings as numbers
+  truncated_json,       // a real frame cut in half
+  not_json,             // text that is not JSON at all
+  unsubscribed_stream,  // well-formed event for a stream nobody asked for
+  missing_stream,       // combined envelope without its "stream" member
+  wrong_types,          // numbers as strings, strings as numbers
 };
 inline constexpr int kMalformedKinds = 5;
 

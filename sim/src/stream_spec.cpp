@@ -11,11 +11,21 @@ namespace {
 constexpr std::string_view kAllMiniTickers = "!miniTicker@arr";
 
 constexpr std::array<std::pair<std::string_view, KlineInterval>, 16> kIntervals{{
-    {"1s", KlineInterval::s1},   {"1m", KlineInterval::m1},   {"3m", KlineInterval::m3},
-    {"5m", KlineInterval::m5},   {"15m", KlineInterval::m15}, {"30m", KlineInterval::m30},
-    {"1h", KlineInterval::h1},   {"2h", KlineInterval::h2},   {"4h", KlineInterval::h4},
-    {"6h", KlineInterval::h6},   {"8h", KlineInterval::h8},   {"12h", KlineInterval::h12},
-    {"1d", KlineInterval::d1},   {"3d", KlineInterval::d3},   {"1w", KlineInterval::w1},
+    {"1s", KlineInterval::s1},
+    {"1m", KlineInterval::m1},
+    {"3m", KlineInterval::m3},
+    {"5m", KlineInterval::m5},
+    {"15m", KlineInterval::m15},
+    {"30m", KlineInterval::m30},
+    {"1h", KlineInterval::h1},
+    {"2h", KlineInterval::h2},
+    {"4h", KlineInterval::h4},
+    {"6h", KlineInterval::h6},
+    {"8h", KlineInterval::h8},
+    {"12h", KlineInterval::h12},
+    {"1d", KlineInterval::d1},
+    {"3d", KlineInterval::d3},
+    {"1w", KlineInterval::w1},
     {"1M", KlineInterval::mo1},
 }};
 
@@ -49,8 +59,7 @@ StreamError parse_type(std::string_view type, StreamSpec& spec) {
     }
     // A timezone suffix (@+08:00) is a real Binance variant the simulator
     // does not serve; anything else is an interval Binance does not have.
-    return interval.find('@') != std::string_view::npos ? StreamError::unknown_type
-                                                        : StreamError::unknown_interval;
+    return interval.find('@') != std::string_view::npos ? StreamError::unknown_type : StreamError::unknown_interval;
   } else if (type.starts_with(kDepth)) {
     auto rest = type.substr(kDepth.size());
     std::uint8_t levels = 0;
@@ -114,12 +123,9 @@ StreamSpecResult parse_stream_spec(std::string_view name, const SymbolList& symb
 
 bool served_on(StreamKind kind, Endpoint endpoint) {
   switch (endpoint) {
-    case Endpoint::spot:
-      return kind != StreamKind::mark_price;
-    case Endpoint::usdm_public:
-      return kind == StreamKind::book_ticker || kind == StreamKind::partial_depth;
-    case Endpoint::usdm_market:
-      return kind != StreamKind::book_ticker && kind != StreamKind::partial_depth;
+    case Endpoint::spot: return kind != StreamKind::mark_price;
+    case Endpoint::usdm_public: return kind == StreamKind::book_ticker || kind == StreamKind::partial_depth;
+    case Endpoint::usdm_market: return kind != StreamKind::book_ticker && kind != StreamKind::partial_depth;
   }
   return false;
 }

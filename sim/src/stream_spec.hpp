@@ -25,12 +25,12 @@ std::string_view describe(StreamError error);
 
 struct StreamSpec {
   StreamKind kind = StreamKind::trade;
-  std::string name;               // exactly as Binance spells it, e.g. "btcusdt@depth5@100ms"
-  std::string symbol;             // lowercase; empty for !miniTicker@arr
-  std::size_t symbol_index = 0;   // into the SymbolList it was parsed against
+  std::string name;                            // exactly as Binance spells it, e.g. "btcusdt@depth5@100ms"
+  std::string symbol;                          // lowercase; empty for !miniTicker@arr
+  std::size_t symbol_index = 0;                // into the SymbolList it was parsed against
   KlineInterval interval = KlineInterval::m1;  // kline only
-  std::uint8_t depth_levels = 0;  // 5, 10 or 20; partial_depth only
-  bool fast = false;              // depth @100ms, markPrice @1s (update speed only)
+  std::uint8_t depth_levels = 0;               // 5, 10 or 20; partial_depth only
+  bool fast = false;                           // depth @100ms, markPrice @1s (update speed only)
 
   bool operator==(const StreamSpec&) const = default;
 };

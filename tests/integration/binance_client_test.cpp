@@ -26,8 +26,7 @@ TEST(BinanceClient, OfficialConnectorReceivesRawAndCombinedStreamsFromTheRelay) 
   const auto sim = start_sim({"--rate", "500", "--symbols", "btcusdt,ethusdt"});
   // The connector subscribes live a second time on an open connection; its
   // own pace is not Binance's 5 a second guarantee, so the limit stays.
-  const auto relay =
-      start_relay(dir, sim_upstream(sim, {"btcusdt@aggTrade", "ethusdt@aggTrade", "ethusdt@kline_1h"}));
+  const auto relay = start_relay(dir, sim_upstream(sim, {"btcusdt@aggTrade", "ethusdt@aggTrade", "ethusdt@kline_1h"}));
   ChildProcess node({"/usr/bin/node", kJsDir + "/binance_connector_client.js",
                      "ws://127.0.0.1:" + std::to_string(relay.client_port)});
   EXPECT_EQ(node.wait(std::chrono::seconds(60)), 0) << node.output();

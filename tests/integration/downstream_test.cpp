@@ -101,8 +101,9 @@ TEST_F(DownstreamTest, BadRequestsGetBinanceAnswersAndTheConnectionStaysUsable) 
     client.send(request);
     return client.read_until([](const std::string& m) { return m.find("\"id\"") != std::string::npos; });
   };
-  EXPECT_EQ(answer("{not json"), std::optional<std::string>(
-                                     R"({"error":{"code":3,"msg":"Invalid JSON: expected value at line 1 column 2"},"id":null})"));
+  EXPECT_EQ(answer("{not json"),
+            std::optional<std::string>(
+                R"({"error":{"code":3,"msg":"Invalid JSON: expected value at line 1 column 2"},"id":null})"));
   const auto wrong = answer(R"({"method":"SUBSCRIB","params":[],"id":7})");
   ASSERT_TRUE(wrong);
   EXPECT_NE(wrong->find(R"("code":2,"msg":"Invalid request: unknown variant `SUBSCRIB`)"), std::string::npos) << *wrong;
@@ -111,7 +112,8 @@ TEST_F(DownstreamTest, BadRequestsGetBinanceAnswersAndTheConnectionStaysUsable) 
             std::optional<std::string>(R"({"error":{"code":1,"msg":"Invalid value type: expected Boolean"},"id":8})"));
   EXPECT_EQ(answer(R"({"method":"GET_PROPERTY","params":["colour"],"id":9})"),
             std::optional<std::string>(R"({"error":{"code":0,"msg":"Unknown property"},"id":9})"));
-  const auto cap = answer(R"({"method":"SUBSCRIBE","params":["btcusdt@aggTrade","ethusdt@aggTrade","btcusdt@kline_1h"],"id":10})");
+  const auto cap = answer(
+      R"({"method":"SUBSCRIBE","params":["btcusdt@aggTrade","ethusdt@aggTrade","btcusdt@kline_1h"],"id":10})");
   ASSERT_TRUE(cap);
   EXPECT_NE(cap->find(R"("code":2)"), std::string::npos) << *cap;
   EXPECT_EQ(answer(R"({"method":"SUBSCRIBE","params":["btcusdt@aggTrade","ethusdt@aggTrade"],"id":11})"),
@@ -205,8 +207,10 @@ TEST_F(DownstreamTest, StateStreamsReplayTheirLastValueTradesDoNot) {
     const auto m = watcher.read(std::chrono::seconds(10));
     ASSERT_TRUE(m);
     const auto v = json::parse(*m);
-    if (v.at("e").as_string() == "kline") last_kline = *m;
-    else last_agg = v.at("a").as_int64();
+    if (v.at("e").as_string() == "kline")
+      last_kline = *m;
+    else
+      last_agg = v.at("a").as_int64();
   }
   WsTestClient late(relay_.ws_url("/ws"));
   late.send(R"({"method":"SUBSCRIBE","params":["btcusdt@aggTrade","btcusdt@kline_1h"],"id":1})");

@@ -94,8 +94,8 @@ TEST_F(LoadClientTest, ExactCountsGapsAndDuplicatesFromAForeignServer) {
   PyServer server({"--events", "200", "--skip", "10,11,50", "--duplicate", "20"});
   const int connections = 4;
   const int per_connection = 2 * 201;
-  const auto run = run_load({"--url", server.url("/ws/btcusdt@trade/ethusdt@aggTrade"), "--impl", "python",
-                             "-c", std::to_string(connections), "--messages", std::to_string(connections * per_connection),
+  const auto run = run_load({"--url", server.url("/ws/btcusdt@trade/ethusdt@aggTrade"), "--impl", "python", "-c",
+                             std::to_string(connections), "--messages", std::to_string(connections * per_connection),
                              "-q"},
                             dir_);
   ASSERT_EQ(run.exit_code, 0) << run.output;
@@ -175,8 +175,8 @@ TEST_F(LoadClientTest, BeastReaderOnTwoThreadsCountsTheSame) {
 
 TEST_F(LoadClientTest, CombinedStreamsKlinesAndBookTickers) {
   PyServer server({"--events", "100", "--skip", "30"});
-  const auto run = run_load({"--url", server.url("/stream"), "--streams", "btcusdt@kline_1m,ethusdt@bookTicker", "-c", "2",
-                             "--messages", std::to_string(2 * 200), "-q"},
+  const auto run = run_load({"--url", server.url("/stream"), "--streams", "btcusdt@kline_1m,ethusdt@bookTicker", "-c",
+                             "2", "--messages", std::to_string(2 * 200), "-q"},
                             dir_);
   ASSERT_EQ(run.exit_code, 0) << run.output;
   const auto& t = target(run);
@@ -188,8 +188,8 @@ TEST_F(LoadClientTest, CombinedStreamsKlinesAndBookTickers) {
 
 TEST_F(LoadClientTest, SubscribeAfterConnectingAndMillisecondTimes) {
   PyServer server({"--events", "50", "--ms"});
-  const auto run = run_load({"--url", server.url(""), "--subscribe", "--streams", "btcusdt@trade,ethusdt@trade", "-c", "2",
-                             "--messages", "200", "-q"},
+  const auto run = run_load({"--url", server.url(""), "--subscribe", "--streams", "btcusdt@trade,ethusdt@trade", "-c",
+                             "2", "--messages", "200", "-q"},
                             dir_);
   ASSERT_EQ(run.exit_code, 0) << run.output;
   const auto& t = target(run);
@@ -204,8 +204,9 @@ TEST_F(LoadClientTest, PingsFragmentsAndGarbageAreHandled) {
   // The server pings first and closes the connection unless it gets the pong.
   PyServer server({"--events", "100", "--ping", "--fragment", "3", "--garbage"});
   for (const char* reader : {"raw", "beast"}) {
-    const auto run = run_load(
-        {"--url", server.url("/ws/btcusdt@trade"), "--reader", reader, "-c", "2", "--messages", "200", "-q"}, dir_);
+    const auto run = run_load({"--url", server.url("/ws/btcusdt@trade"), "--reader", reader, "-c", "2", "--messages",
+                               "200", "-q"},
+                              dir_);
     ASSERT_EQ(run.exit_code, 0) << run.output;
     const auto& t = target(run);
     EXPECT_EQ(integer(t, "messages"), 200) << reader;
@@ -220,8 +221,9 @@ TEST_F(LoadClientTest, MessagesLargerThanTheReadBufferArriveWhole) {
   // every third one fragmented.
   PyServer server({"--events", "6", "--array", "4000", "--fragment", "3"});
   for (const char* reader : {"raw", "beast"}) {
-    const auto run =
-        run_load({"--url", server.url("/ws/!miniTicker@arr"), "--reader", reader, "-c", "2", "--messages", "12", "-q"}, dir_);
+    const auto run = run_load({"--url", server.url("/ws/!miniTicker@arr"), "--reader", reader, "-c", "2", "--messages",
+                               "12", "-q"},
+                              dir_);
     ASSERT_EQ(run.exit_code, 0) << run.output;
     const auto& t = target(run);
     EXPECT_EQ(integer(t, "messages"), 12) << reader;
@@ -317,7 +319,8 @@ TEST_F(LoadClientTest, WssWithCaFileAndRefusalWithout) {
                    "--fragment", "3", "--garbage"});
   const std::string url = server.url("/ws/btcusdt@trade", "wss");
   for (const char* reader : {"raw", "beast"}) {
-    auto run = run_load({"--url", url, "--reader", reader, "--ca-file", certs.ca_file, "-c", "2", "--messages", "200", "-q"},
+    auto run = run_load({"--url", url, "--reader", reader, "--ca-file", certs.ca_file, "-c", "2", "--messages", "200",
+                         "-q"},
                         dir_);
     ASSERT_EQ(run.exit_code, 0) << run.output;
     EXPECT_EQ(integer(target(run), "messages"), 200) << reader;
@@ -329,7 +332,8 @@ TEST_F(LoadClientTest, WssWithCaFileAndRefusalWithout) {
     run = run_load({"--url", url, "--reader", reader, "-c", "2", "-d", "30", "-q"}, dir_);
     EXPECT_EQ(run.exit_code, 1) << run.output;
     EXPECT_EQ(integer(target(run), "connect_errors"), 2) << reader;
-    EXPECT_NE(std::string(target(run).at("first_error").as_string()).find("certificate verify failed"), std::string::npos)
+    EXPECT_NE(std::string(target(run).at("first_error").as_string()).find("certificate verify failed"),
+              std::string::npos)
         << reader << ": " << target(run).at("first_error").as_string();
     EXPECT_NE(run.output.find("no connection could be opened"), std::string::npos);
   }
@@ -367,7 +371,9 @@ TEST_F(LoadClientTest, EventsRightBeforeAnAbruptEndAreCounted) {
   // they often arrive together with the 101 response and the end of stream.
   PyServer server({"--events", "20", "--abort-after"});
   for (const char* reader : {"raw", "beast"}) {
-    const auto run = run_load({"--url", server.url("/ws/btcusdt@trade"), "--reader", reader, "-c", "3", "-d", "60", "-q"}, dir_);
+    const auto run = run_load({"--url", server.url("/ws/btcusdt@trade"), "--reader", reader, "-c", "3", "-d", "60",
+                               "-q"},
+                              dir_);
     ASSERT_EQ(run.exit_code, 0) << run.output;
     EXPECT_EQ(integer(target(run), "messages"), 60) << reader;
     EXPECT_EQ(integer(target(run), "drops"), 3) << reader;
@@ -388,10 +394,13 @@ class OneShotServer {
       const std::string head(boost::asio::buffers_begin(request.data()), boost::asio::buffers_end(request.data()));
       const auto at = head.find("Sec-WebSocket-Key: ") + 19;
       const std::string key = head.substr(at, head.find("\r\n", at) - at);
-      std::string out = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                        "Sec-WebSocket-Accept: " + client::WsHandshake::accept_for(key) + "\r\n\r\n";
+      std::string out =
+          "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+          "Sec-WebSocket-Accept: " +
+          client::WsHandshake::accept_for(key) + "\r\n\r\n";
       const auto e = std::chrono::duration_cast<std::chrono::microseconds>(
-                         std::chrono::system_clock::now().time_since_epoch()).count();
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
       for (int i = 1; i <= events; ++i) {
         const std::string body = R"({"e":"trade","E":)" + std::to_string(e) + R"(,"s":"BTCUSDT","t":)" +
                                  std::to_string(i) + R"(,"p":"1.5"})";
@@ -422,8 +431,9 @@ TEST_F(LoadClientTest, EventsArrivingWithTheUpgradeResponseAreCounted) {
   // Few enough that everything fits in the client's first read of the
   // upgrade response (Beast reads 512 bytes at first).
   OneShotServer server(4);
-  const auto run = run_load(
-      {"--url", "ws://127.0.0.1:" + std::to_string(server.port()) + "/ws/btcusdt@trade", "-c", "1", "-d", "60", "-q"}, dir_);
+  const auto run = run_load({"--url", "ws://127.0.0.1:" + std::to_string(server.port()) + "/ws/btcusdt@trade", "-c",
+                             "1", "-d", "60", "-q"},
+                            dir_);
   ASSERT_EQ(run.exit_code, 0) << run.output;
   EXPECT_EQ(integer(target(run), "messages"), 4);
   EXPECT_EQ(integer(target(run), "lost"), 0);
@@ -432,8 +442,9 @@ TEST_F(LoadClientTest, EventsArrivingWithTheUpgradeResponseAreCounted) {
 
 TEST_F(LoadClientTest, ReconnectReopensDroppedConnections) {
   PyServer server({"--events", "50", "--close-after"});
-  const auto run =
-      run_load({"--url", server.url("/ws/btcusdt@trade"), "-c", "2", "--reconnect", "--messages", "300", "-q"}, dir_);
+  const auto run = run_load({"--url", server.url("/ws/btcusdt@trade"), "-c", "2", "--reconnect", "--messages", "300",
+                             "-q"},
+                            dir_);
   ASSERT_EQ(run.exit_code, 0) << run.output;
   const auto& t = target(run);
   EXPECT_EQ(integer(t, "messages"), 300);
@@ -482,10 +493,9 @@ TEST_F(LoadClientTest, SimulatorSkippedEventsAreCountedAsLost) {
   const int connections = 2;
   const int streams = 2 * connections;
   const int received = connections * 452;
-  const auto run = run_load(
-      {"--url", sim.url() + "/ws/btcusdt@trade/ethusdt@aggTrade?timeUnit=MICROSECOND", "-c", std::to_string(connections),
-       "-d", "60", "-q"},
-      dir_);
+  const auto run = run_load({"--url", sim.url() + "/ws/btcusdt@trade/ethusdt@aggTrade?timeUnit=MICROSECOND", "-c",
+                             std::to_string(connections), "-d", "60", "-q"},
+                            dir_);
   ASSERT_EQ(run.exit_code, 0) << run.output;
   const auto& t = target(run);
   ASSERT_EQ(integer(t, "messages"), received);
@@ -568,7 +578,8 @@ TEST_F(LoadClientTest, LiveLinesArePlainWhenNotATerminalAndAbsentWhenQuiet) {
 }
 
 TEST_F(LoadClientTest, UnreachableTargetIsAnErrorNotAHang) {
-  const auto run = run_load({"--url", "ws://127.0.0.1:" + std::to_string(free_port()) + "/ws/x", "-c", "3", "-d", "60", "-q"},
+  const auto run = run_load({"--url", "ws://127.0.0.1:" + std::to_string(free_port()) + "/ws/x", "-c", "3", "-d", "60",
+                             "-q"},
                             dir_);
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_EQ(integer(target(run), "connect_errors"), 3);

@@ -86,7 +86,8 @@ std::optional<NotifySocket::Message> NotifySocket::receive(std::chrono::millisec
 std::optional<NotifySocket::Message> NotifySocket::wait_for(std::string_view line, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                            std::chrono::steady_clock::now());
     if (left.count() <= 0) return std::nullopt;
     auto m = receive(left);
     if (!m) return std::nullopt;

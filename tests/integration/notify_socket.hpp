@@ -15,9 +15,9 @@ namespace tickrelay::test {
 class NotifySocket {
  public:
   struct Message {
-    std::string text;  // one or more NAME=VALUE lines
-    pid_t pid = 0;     // the sender, from SCM_CREDENTIALS
-    bool has(std::string_view line) const;               // an exact line
+    std::string text;                                               // one or more NAME=VALUE lines
+    pid_t pid = 0;                                                  // the sender, from SCM_CREDENTIALS
+    bool has(std::string_view line) const;                          // an exact line
     std::optional<std::string> value(std::string_view name) const;  // NAME=...
   };
 

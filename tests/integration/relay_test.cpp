@@ -26,7 +26,9 @@ std::string stream_of(const std::string& message) {
   return std::string(v.at("stream").as_string());
 }
 
-bool is_event(const std::string& message) { return message.find("\"result\"") == std::string::npos && message.find("\"error\"") == std::string::npos; }
+bool is_event(const std::string& message) {
+  return message.find("\"result\"") == std::string::npos && message.find("\"error\"") == std::string::npos;
+}
 
 class RelayTest : public ::testing::Test {
  protected:

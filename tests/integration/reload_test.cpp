@@ -200,7 +200,7 @@ TEST_F(ReloadTest, CaFileThatIsNotACertificateIsRefusedAndTheRunningUpstreamKeep
   relay_.client_port = free_port();
   relay_.metrics_port = free_port();
   relay_.config_path = dir_.write("tickrelayd.yaml", yaml({"btcusdt@aggTrade"}, "client_message_rate: 100", "debug",
-                                                         "tls: { ca_file: " + certs.ca_file + " }"));
+                                                          "tls: { ca_file: " + certs.ca_file + " }"));
   relay_.process = start_service(relay_.config_path, {notify_.env()});
   ASSERT_TRUE(notify_.wait_for("READY=1")) << relay_.process->output();
   WsTestClient client(relay_.ws_url("/ws/btcusdt@aggTrade"));

@@ -44,9 +44,9 @@ std::unique_ptr<ChildProcess> start_service(const std::string& config_path, std:
   ::fcntl(socket->fd(), F_SETFD, 0);
   std::unique_ptr<ChildProcess> child;
   try {
-    child = std::make_unique<ChildProcess>(
-        std::vector<std::string>{"/bin/bash", "-c", script, "tickrelayd", bin("tickrelayd"), "--config", config_path},
-        std::move(env));
+    child = std::make_unique<ChildProcess>(std::vector<std::string>{"/bin/bash", "-c", script, "tickrelayd",
+                                                                    bin("tickrelayd"), "--config", config_path},
+                                           std::move(env));
   } catch (...) {
     ::fcntl(socket->fd(), F_SETFD, FD_CLOEXEC);
     throw;

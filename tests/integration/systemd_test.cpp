@@ -63,11 +63,12 @@ class PendingHandshake {
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     addr.sin_port = htons(port);
     connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-    const std::string request = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+    const std::string request = "GET " + path +
+                                " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
                                 "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                                 "Sec-WebSocket-Version: 13\r\n\r\n";
-    if (connected_) connected_ = ::send(fd_, request.data(), request.size(), MSG_NOSIGNAL) ==
-                                 static_cast<ssize_t>(request.size());
+    if (connected_)
+      connected_ = ::send(fd_, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size());
   }
   ~PendingHandshake() { ::close(fd_); }
   bool connected() const { return connected_; }
@@ -76,7 +77,8 @@ class PendingHandshake {
   std::string read_until(Pred enough, std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (!enough(received_)) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                              std::chrono::steady_clock::now());
       if (left.count() <= 0) break;
       pollfd p{fd_, POLLIN, 0};
       if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
@@ -103,13 +105,11 @@ class SystemdTest : public ::testing::Test {
   std::string write_config(unsigned short client_port, const std::string& extra = "",
                            const std::string& server_extra = "") {
     client_port_ = client_port;
-    return dir_.write("tickrelayd.yaml", relay_yaml(sim_upstream(sim_, {"btcusdt@aggTrade"}), client_port,
-                                                    metrics_port_, server_extra) +
-                                             extra);
+    return dir_.write("tickrelayd.yaml",
+                      relay_yaml(sim_upstream(sim_, {"btcusdt@aggTrade"}), client_port, metrics_port_, server_extra) +
+                          extra);
   }
-  std::string ws_url(const std::string& path) const {
-    return "ws://127.0.0.1:" + std::to_string(client_port_) + path;
-  }
+  std::string ws_url(const std::string& path) const { return "ws://127.0.0.1:" + std::to_string(client_port_) + path; }
 
   TempDir dir_;
   NotifySocket notify_{dir_.file("notify")};

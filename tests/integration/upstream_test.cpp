@@ -73,8 +73,7 @@ TEST_F(UpstreamTest, RotationBeforeMaxAgeDeliversEveryEventExactlyOnce) {
   start({"--rate", "2000", "--max-connection-age", "3"}, "max_connection_age: 1s");
   WsTestClient client(relay_.ws_url("/ws/btcusdt@aggTrade"));
   expect_every_id_once(
-      client, [&] { return relay_.metric("tickrelay_upstream_reconnects_total", "reason=\"rotation\"") >= 3; },
-      200000);
+      client, [&] { return relay_.metric("tickrelay_upstream_reconnects_total", "reason=\"rotation\"") >= 3; }, 200000);
   EXPECT_GT(relay_.metric("tickrelay_upstream_duplicates_total"), 0) << "the overlap carried events twice";
   EXPECT_EQ(relay_.metric("tickrelay_upstream_reconnects_total", "reason=\"closed_by_server\""), 0);
 }
@@ -83,14 +82,14 @@ TEST_F(UpstreamTest, ServerShutdownTriggersAnImmediateGaplessReplacement) {
   start({"--rate", "2000", "--shutdown-after", "1"});
   WsTestClient client(relay_.ws_url("/ws/btcusdt@aggTrade"));
   expect_every_id_once(
-      client,
-      [&] { return relay_.metric("tickrelay_upstream_reconnects_total", "reason=\"server_shutdown\"") >= 3; },
+      client, [&] { return relay_.metric("tickrelay_upstream_reconnects_total", "reason=\"server_shutdown\"") >= 3; },
       200000);
   EXPECT_FALSE(client.closed());
 }
 
 TEST_F(UpstreamTest, StalledConnectionIsReplaced) {
-  start({"--rate", "1000", "--stall-after", "1", "--stall-for", "0"}, "stall_timeout: 500ms\nreconnect: { base: 100ms, cap: 1s }");
+  start({"--rate", "1000", "--stall-after", "1", "--stall-for", "0"},
+        "stall_timeout: 500ms\nreconnect: { base: 100ms, cap: 1s }");
   WsTestClient client(relay_.ws_url("/ws/btcusdt@aggTrade"));
   ASSERT_TRUE(eventually([&] {
     while (client.read(std::chrono::milliseconds(20))) {
@@ -166,7 +165,8 @@ class UpstreamTls : public ::testing::Test {
 TEST_F(UpstreamTls, SimulatorCertificateIsAcceptedWithItsCaFile) {
   const auto certs = make_test_certificates(dir_, {"localhost", "127.0.0.1"});
   const auto sim = start_sim({"--rate", "500", "--symbols", "btcusdt"}, &certs);
-  const auto relay = start_relay(dir_, sim_upstream(sim, {"btcusdt@aggTrade"}, "tls: { ca_file: " + certs.ca_file + " }"));
+  const auto relay = start_relay(dir_,
+                                 sim_upstream(sim, {"btcusdt@aggTrade"}, "tls: { ca_file: " + certs.ca_file + " }"));
   WsTestClient client(relay.ws_url("/ws/btcusdt@aggTrade"));
   EXPECT_TRUE(client.read());
   EXPECT_EQ(relay.metric("tickrelay_upstream_reconnects_total", "reason=\"tls_failed\""), 0);
@@ -177,7 +177,8 @@ TEST_F(UpstreamTls, SimulatorCertificateIsAcceptedWithItsCaFile) {
 TEST_F(UpstreamTls, InterruptedSimulatorClosesItsClientsWith1001AndExitsZero) {
   const auto certs = make_test_certificates(dir_, {"localhost", "127.0.0.1"});
   const auto sim = start_sim({"--rate", "2000", "--symbols", "btcusdt"}, &certs);
-  const auto relay = start_relay(dir_, sim_upstream(sim, {"btcusdt@aggTrade"}, "tls: { ca_file: " + certs.ca_file + " }"));
+  const auto relay = start_relay(dir_,
+                                 sim_upstream(sim, {"btcusdt@aggTrade"}, "tls: { ca_file: " + certs.ca_file + " }"));
   WsTestClient::Options verified;
   verified.ca_file = certs.ca_file;
   std::vector<std::unique_ptr<WsTestClient>> clients;
@@ -205,7 +206,8 @@ TEST_F(UpstreamTls, UnknownIssuerIsRefused) {
   // No ca_file: the system store does not know the test CA.
   const auto relay = start_relay(dir_, sim_upstream(sim, {"btcusdt@aggTrade"}, "reconnect: { base: 50ms, cap: 200ms }"),
                                  "", false);
-  ASSERT_TRUE(eventually([&] { return relay.metric("tickrelay_upstream_reconnects_total", "reason=\"tls_failed\"") >= 2; }));
+  ASSERT_TRUE(
+      eventually([&] { return relay.metric("tickrelay_upstream_reconnects_total", "reason=\"tls_failed\"") >= 2; }));
   EXPECT_EQ(relay.metric("tickrelay_upstream_connected"), 0);
   EXPECT_EQ(http_get(relay.metrics_port, "/healthz").first, 503);
 }
@@ -213,10 +215,13 @@ TEST_F(UpstreamTls, UnknownIssuerIsRefused) {
 TEST_F(UpstreamTls, CertificateForAnotherHostNameIsRefused) {
   const auto certs = make_test_certificates(dir_, {"otherhost.test"});
   const auto sim = start_sim({"--rate", "500", "--symbols", "btcusdt"}, &certs);
-  const auto relay = start_relay(
-      dir_, sim_upstream(sim, {"btcusdt@aggTrade"}, "tls: { ca_file: " + certs.ca_file + " }\nreconnect: { base: 50ms, cap: 200ms }"),
-      "", false);
-  ASSERT_TRUE(eventually([&] { return relay.metric("tickrelay_upstream_reconnects_total", "reason=\"tls_failed\"") >= 2; }));
+  const auto relay = start_relay(dir_,
+                                 sim_upstream(sim, {"btcusdt@aggTrade"},
+                                              "tls: { ca_file: " + certs.ca_file +
+                                                  " }\nreconnect: { base: 50ms, cap: 200ms }"),
+                                 "", false);
+  ASSERT_TRUE(
+      eventually([&] { return relay.metric("tickrelay_upstream_reconnects_total", "reason=\"tls_failed\"") >= 2; }));
   EXPECT_EQ(relay.metric("tickrelay_upstream_connected"), 0);
 }
 

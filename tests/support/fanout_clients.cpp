@@ -53,9 +53,12 @@ struct FanoutClients::Impl {
       std::int64_t id = 0;
       const auto [end, ec] = std::from_chars(p, text.data() + text.size(), id);
       if (ec == std::errc() && end != p) {
-        if (t.first_id < 0) t.first_id = id;
-        else if (id > t.last_id + 1) ++t.gaps;
-        else if (id <= t.last_id) ++t.duplicates;
+        if (t.first_id < 0)
+          t.first_id = id;
+        else if (id > t.last_id + 1)
+          ++t.gaps;
+        else if (id <= t.last_id)
+          ++t.duplicates;
         t.last_id = std::max(t.last_id, id);
       }
     }

@@ -35,8 +35,8 @@ std::string temp_root() {
 }  // namespace
 
 ChildProcess::ChildProcess(std::vector<std::string> argv, std::vector<std::string> extra_env) {
-  log_path_ = temp_root() + "/tickrelay-test-" + std::to_string(::getpid()) + "-" +
-              std::to_string(log_counter++) + ".log";
+  log_path_ = temp_root() + "/tickrelay-test-" + std::to_string(::getpid()) + "-" + std::to_string(log_counter++) +
+              ".log";
   const int log_fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (log_fd < 0) {
     throw std::runtime_error("cannot create " + log_path_);
@@ -159,8 +159,7 @@ std::string TempDir::write(const std::string& name, const std::string& content) 
 
 TestCertificates make_test_certificates(const TempDir& dir, const std::vector<std::string>& names,
                                         const std::string& prefix) {
-  TestCertificates certs{dir.file(prefix + "-ca.pem"), dir.file(prefix + "-cert.pem"),
-                         dir.file(prefix + "-key.pem")};
+  TestCertificates certs{dir.file(prefix + "-ca.pem"), dir.file(prefix + "-cert.pem"), dir.file(prefix + "-key.pem")};
   std::string san;
   for (const auto& name : names) {
     boost::system::error_code ec;
@@ -171,12 +170,12 @@ TestCertificates make_test_certificates(const TempDir& dir, const std::vector<st
   const std::string csr = dir.file(prefix + ".csr");
   const std::string ext = dir.write(prefix + ".ext", "subjectAltName=" + san + "\n");
   const std::vector<std::vector<std::string>> steps = {
-      {"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-       "-nodes", "-keyout", ca_key, "-out", certs.ca_file, "-days", "2", "-subj", "/CN=tickrelay test CA"},
-      {"/usr/bin/openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-       "-keyout", certs.key_file, "-out", csr, "-subj", "/CN=" + names.front()},
-      {"/usr/bin/openssl", "x509", "-req", "-in", csr, "-CA", certs.ca_file, "-CAkey", ca_key,
-       "-CAcreateserial", "-out", certs.cert_file, "-days", "2", "-extfile", ext},
+      {"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+       "-keyout", ca_key, "-out", certs.ca_file, "-days", "2", "-subj", "/CN=tickrelay test CA"},
+      {"/usr/bin/openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
+       certs.key_file, "-out", csr, "-subj", "/CN=" + names.front()},
+      {"/usr/bin/openssl", "x509", "-req", "-in", csr, "-CA", certs.ca_file, "-CAkey", ca_key, "-CAcreateserial",
+       "-out", certs.cert_file, "-days", "2", "-extfile", ext},
   };
   for (const auto& step : steps) {
     ChildProcess p(step);

@@ -10,9 +10,7 @@
 
 namespace tickrelay::test {
 
-std::string Sim::url() const {
-  return (tls ? "wss://localhost:" : "ws://127.0.0.1:") + std::to_string(port);
-}
+std::string Sim::url() const { return (tls ? "wss://localhost:" : "ws://127.0.0.1:") + std::to_string(port); }
 
 Sim start_sim(std::vector<std::string> args, const TestCertificates* certs) {
   std::vector<std::string> argv = {bin("tickrelay-sim"), "--listen", "127.0.0.1:0", "--log-level", "info"};
@@ -98,7 +96,8 @@ Relay start_relay(const TempDir& dir, const std::string& upstreams, const std::s
   while (relay.metrics_port == relay.client_port) relay.metrics_port = free_port();
   relay.config_path = dir.write("tickrelayd-" + std::to_string(relay.client_port) + ".yaml",
                                 relay_yaml(upstreams, relay.client_port, relay.metrics_port, server_extra));
-  relay.process = std::make_unique<ChildProcess>(std::vector<std::string>{bin("tickrelayd"), "--config", relay.config_path});
+  relay.process = std::make_unique<ChildProcess>(
+      std::vector<std::string>{bin("tickrelayd"), "--config", relay.config_path});
   const bool ready = eventually([&] {
     if (!relay.process->running()) return true;
     if (wait_healthy) return http_get(relay.metrics_port, "/healthz").first == 200;

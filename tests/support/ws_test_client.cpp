@@ -164,7 +164,9 @@ std::optional<std::string> WsTestClient::read(std::chrono::milliseconds timeout)
 
 bool WsTestClient::closed() const { return impl_->is_closed; }
 int WsTestClient::close_code() const { return static_cast<int>(impl_->reason.code); }
-std::string WsTestClient::close_reason() const { return std::string(impl_->reason.reason.data(), impl_->reason.reason.size()); }
+std::string WsTestClient::close_reason() const {
+  return std::string(impl_->reason.reason.data(), impl_->reason.reason.size());
+}
 
 void WsTestClient::close() {
   if (impl_->is_closed) return;
@@ -232,28 +234,28 @@ int handshake_status(const std::string& url, const std::string& authorization) {
   stream.expires_after(std::chrono::seconds(10));
   tcp::resolver resolver(ioc);
   int status = 0;
-  stream.async_connect(resolver.resolve(std::string(parsed->host_address()), std::string(parsed->port())),
-                       [&](boost::system::error_code ec, const tcp::endpoint&) {
-                         if (ec) return;
-                         auto req = std::make_shared<http::request<http::empty_body>>(
-                             http::verb::get, std::string(parsed->encoded_resource()), 11);
-                         req->set(http::field::host, std::string(parsed->host_address()));
-                         req->set(http::field::upgrade, "websocket");
-                         req->set(http::field::connection, "Upgrade");
-                         req->set(http::field::sec_websocket_key, "dGhlIHNhbXBsZSBub25jZQ==");
-                         req->set(http::field::sec_websocket_version, "13");
-                         if (!authorization.empty()) req->set(http::field::authorization, authorization);
-                         auto buffer = std::make_shared<beast::flat_buffer>();
-                         auto res = std::make_shared<http::response_parser<http::empty_body>>();
-                         res->skip(true);
-                         http::async_write(stream, *req, [&, req, buffer, res](boost::system::error_code wec, std::size_t) {
-                           if (wec) return;
-                           http::async_read_header(stream, *buffer, *res,
-                                                   [&, buffer, res](boost::system::error_code rec, std::size_t) {
-                                                     if (!rec) status = static_cast<int>(res->get().result_int());
-                                                   });
-                         });
-                       });
+  stream.async_connect(
+      resolver.resolve(std::string(parsed->host_address()), std::string(parsed->port())),
+      [&](boost::system::error_code ec, const tcp::endpoint&) {
+        if (ec) return;
+        auto req = std::make_shared<http::request<http::empty_body>>(http::verb::get,
+                                                                     std::string(parsed->encoded_resource()), 11);
+        req->set(http::field::host, std::string(parsed->host_address()));
+        req->set(http::field::upgrade, "websocket");
+        req->set(http::field::connection, "Upgrade");
+        req->set(http::field::sec_websocket_key, "dGhlIHNhbXBsZSBub25jZQ==");
+        req->set(http::field::sec_websocket_version, "13");
+        if (!authorization.empty()) req->set(http::field::authorization, authorization);
+        auto buffer = std::make_shared<beast::flat_buffer>();
+        auto res = std::make_shared<http::response_parser<http::empty_body>>();
+        res->skip(true);
+        http::async_write(stream, *req, [&, req, buffer, res](boost::system::error_code wec, std::size_t) {
+          if (wec) return;
+          http::async_read_header(stream, *buffer, *res, [&, buffer, res](boost::system::error_code rec, std::size_t) {
+            if (!rec) status = static_cast<int>(res->get().result_int());
+          });
+        });
+      });
   ioc.run_for(std::chrono::seconds(11));
   return status;
 }

@@ -13,7 +13,7 @@ namespace tickrelay::test {
 class WsTestClient {
  public:
   struct Options {
-    std::string ca_file;     // wss: trust this CA (empty: verification off)
+    std::string ca_file;        // wss: trust this CA (empty: verification off)
     std::string authorization;  // Authorization header value, if any
     std::chrono::milliseconds timeout{10000};
   };
@@ -35,7 +35,7 @@ class WsTestClient {
   std::optional<std::string> read_until(Pred want, std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
   bool closed() const;
-  int close_code() const;            // 0 while open or when closed without a close frame
+  int close_code() const;  // 0 while open or when closed without a close frame
   std::string close_reason() const;
   void close();
   // Stops reading from the socket (a slow or dead consumer) by shrinking
@@ -61,7 +61,8 @@ template <class Pred>
 std::optional<std::string> WsTestClient::read_until(Pred want, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                            std::chrono::steady_clock::now());
     if (left.count() <= 0) return std::nullopt;
     auto message = read(left);
     if (!message) return std::nullopt;

@@ -79,9 +79,8 @@ class ClientSession final : public ClientSessionBase, private WireSink {
     timeouts.idle_timeout = wire::to_duration(2 * config.idle_ping_seconds);
     timeouts.keep_alive_pings = true;
     ws_.set_option(timeouts);
-    ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
-      res.set(beast::http::field::server, "tickrelay/" TICKRELAY_VERSION);
-    }));
+    ws_.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& res) { res.set(beast::http::field::server, "tickrelay/" TICKRELAY_VERSION); }));
     ws_.read_message_max(config.max_client_message_bytes);
     ws_.auto_fragment(false);
     ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
@@ -101,9 +100,8 @@ class ClientSession final : public ClientSessionBase, private WireSink {
         // Nothing more is taken; the connection drops right behind this
         // frame. Posted, as the router is walking its list.
         state_ = State::leaving;
-        net::post(registry_.io(), [self = shared()] {
-          self->end(DisconnectReason::network_error, Ending::after_flush);
-        });
+        net::post(registry_.io(),
+                  [self = shared()] { self->end(DisconnectReason::network_error, Ending::after_flush); });
       }
     } else {
       queue_data(frame);
@@ -130,9 +128,9 @@ class ClientSession final : public ClientSessionBase, private WireSink {
     const std::string name = it->name;
     registry_.router().unsubscribe(id, this);
     subs_.erase(it);
-    send_text(make_error(ControlError{kInvalidRequest,
-                                      "Invalid request: stream `" + name + "` is no longer carried by this relay",
-                                      "null"}));
+    send_text(
+        make_error(ControlError{kInvalidRequest,
+                                "Invalid request: stream `" + name + "` is no longer carried by this relay", "null"}));
   }
 
  private:
@@ -221,8 +219,7 @@ class ClientSession final : public ClientSessionBase, private WireSink {
     if (auto* error = std::get_if<ControlError>(&parsed)) return send_text(make_error(*error));
     auto& request = std::get<ControlRequest>(parsed);
     switch (request.method) {
-      case Method::subscribe:
-        return subscribe(request.streams, request.id, true);
+      case Method::subscribe: return subscribe(request.streams, request.id, true);
       case Method::unsubscribe:
         for (const auto& name : request.streams) {
           const auto it = std::find_if(subs_.begin(), subs_.end(), [&](const auto& s) { return s.name == name; });
@@ -237,11 +234,8 @@ class ClientSession final : public ClientSessionBase, private WireSink {
         for (const auto& s : subs_) names.push_back(s.name);
         return send_text(make_result(make_string_list(names), request.id));
       }
-      case Method::set_property:
-        combined_ = request.value;
-        return send_text(make_result("null", request.id));
-      case Method::get_property:
-        return send_text(make_result(combined_ ? "true" : "false", request.id));
+      case Method::set_property: combined_ = request.value; return send_text(make_result("null", request.id));
+      case Method::get_property: return send_text(make_result(combined_ ? "true" : "false", request.id));
     }
   }
 
@@ -266,9 +260,9 @@ class ClientSession final : public ClientSessionBase, private WireSink {
     }
     const auto limit = registry_.config().max_streams_per_client;
     if (subs_.size() + added.size() > limit) {
-      return send_text(make_error(ControlError{
-          kInvalidRequest,
-          "Invalid request: too many streams: at most " + std::to_string(limit) + " per connection", id}));
+      return send_text(make_error(
+          ControlError{kInvalidRequest,
+                       "Invalid request: too many streams: at most " + std::to_string(limit) + " per connection", id}));
     }
     if (respond) send_text(make_result("null", id));
     for (auto& s : added) {
@@ -375,9 +369,7 @@ class ClientSession final : public ClientSessionBase, private WireSink {
       ++registry_.counters().client_disconnects[static_cast<std::size_t>(why)];
     }
     switch (how) {
-      case Ending::close_now:
-        queue_.drop_pending();
-        [[fallthrough]];
+      case Ending::close_now: queue_.drop_pending(); [[fallthrough]];
       case Ending::close_after_drain:
         registry_.log().debug("closing client peer={} code={} reason=\"{}\"", peer_, static_cast<int>(close.code),
                               std::string_view(close.reason.data(), close.reason.size()));
@@ -385,15 +377,9 @@ class ClientSession final : public ClientSessionBase, private WireSink {
           if (ec && ec != net::error::operation_aborted) self->fail(ec, "close");
         });
         return;
-      case Ending::answer_close:
-        queue_.drop_pending_data();
-        [[fallthrough]];
-      case Ending::after_flush:
-        close_after_flush();
-        return;
-      case Ending::drop:
-        drop_socket();
-        return;
+      case Ending::answer_close: queue_.drop_pending_data(); [[fallthrough]];
+      case Ending::after_flush: close_after_flush(); return;
+      case Ending::drop: drop_socket(); return;
     }
   }
 
@@ -457,8 +443,8 @@ void start(Stream stream, UpgradeRequest request, RequestTarget target, ClientRe
 
 }  // namespace
 
-void start_client_session(tcp::socket socket, UpgradeRequest request, RequestTarget target,
-                          ClientRegistry& registry, ClientRegistry::Admission admission) {
+void start_client_session(tcp::socket socket, UpgradeRequest request, RequestTarget target, ClientRegistry& registry,
+                          ClientRegistry::Admission admission) {
   start(std::move(socket), std::move(request), std::move(target), registry, std::move(admission));
 }
 

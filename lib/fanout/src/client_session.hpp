@@ -15,8 +15,8 @@ using UpgradeRequest = boost::beast::http::request<boost::beast::http::empty_bod
 
 // Takes over the socket, completes the WebSocket handshake and runs the
 // client until it leaves.
-void start_client_session(tcp::socket socket, UpgradeRequest request, RequestTarget target,
-                          ClientRegistry& registry, ClientRegistry::Admission admission);
+void start_client_session(tcp::socket socket, UpgradeRequest request, RequestTarget target, ClientRegistry& registry,
+                          ClientRegistry::Admission admission);
 void start_client_session(ssl::stream<tcp::socket> stream, UpgradeRequest request, RequestTarget target,
                           ClientRegistry& registry, ClientRegistry::Admission admission);
 

@@ -73,8 +73,7 @@ std::variant<ControlRequest, ControlError> parse_control_message(std::string_vie
                             position(text, eof ? text.size() : consumed + 1),
                         "null"};
   }
-  if (consumed < text.size() &&
-      text.find_first_not_of(" \t\r\n", consumed) != std::string_view::npos) {
+  if (consumed < text.size() && text.find_first_not_of(" \t\r\n", consumed) != std::string_view::npos) {
     return ControlError{kInvalidJson, "Invalid JSON: trailing characters" + position(text, consumed + 1), "null"};
   }
   const json::value doc = parser.release();
@@ -106,11 +105,16 @@ std::variant<ControlRequest, ControlError> parse_control_message(std::string_vie
                        position(text, end_of_field_value(text, "method")),
                    request.id);
   const std::string_view name = method->as_string();
-  if (name == "SUBSCRIBE") request.method = Method::subscribe;
-  else if (name == "UNSUBSCRIBE") request.method = Method::unsubscribe;
-  else if (name == "LIST_SUBSCRIPTIONS") request.method = Method::list_subscriptions;
-  else if (name == "SET_PROPERTY") request.method = Method::set_property;
-  else if (name == "GET_PROPERTY") request.method = Method::get_property;
+  if (name == "SUBSCRIBE")
+    request.method = Method::subscribe;
+  else if (name == "UNSUBSCRIBE")
+    request.method = Method::unsubscribe;
+  else if (name == "LIST_SUBSCRIPTIONS")
+    request.method = Method::list_subscriptions;
+  else if (name == "SET_PROPERTY")
+    request.method = Method::set_property;
+  else if (name == "GET_PROPERTY")
+    request.method = Method::get_property;
   else
     return invalid("unknown variant `" + std::string(name) + "`, " + std::string(kExpected) +
                        position(text, end_of_field_value(text, "method")),
@@ -139,8 +143,7 @@ std::variant<ControlRequest, ControlError> parse_control_message(std::string_vie
       const std::size_t arity = request.method == Method::set_property ? 2 : 1;
       if (params.empty() || !params[0].is_string()) return invalid("property name must be a string", request.id);
       if (params.size() > arity) return invalid("too many parameters", request.id);
-      if (params[0].as_string() != "combined")
-        return ControlError{kUnknownProperty, "Unknown property", request.id};
+      if (params[0].as_string() != "combined") return ControlError{kUnknownProperty, "Unknown property", request.id};
       if (request.method == Method::set_property) {
         if (params.size() < 2 || !params[1].is_bool())
           return ControlError{kInvalidValueType, "Invalid value type: expected Boolean", request.id};
@@ -160,8 +163,8 @@ std::string make_result(std::string_view result_json, std::string_view id) {
 }
 
 std::string make_error(const ControlError& error) {
-  return "{\"error\":{\"code\":" + std::to_string(error.code) + ",\"msg\":" +
-         json::serialize(json::value(error.msg)) + "},\"id\":" + error.id + "}";
+  return "{\"error\":{\"code\":" + std::to_string(error.code) + ",\"msg\":" + json::serialize(json::value(error.msg)) +
+         "},\"id\":" + error.id + "}";
 }
 
 std::string make_string_list(const std::vector<std::string_view>& items) {

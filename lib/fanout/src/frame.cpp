@@ -20,9 +20,7 @@ void intrusive_ptr_release(const Frame* f) {
   }
 }
 
-std::string_view Frame::raw_payload() const {
-  return {bytes() + raw_begin_ + raw_header_, raw_size_ - raw_header_};
-}
+std::string_view Frame::raw_payload() const { return {bytes() + raw_begin_ + raw_header_, raw_size_ - raw_header_}; }
 
 std::string_view Frame::envelope_payload() const {
   return {bytes() + envelope_header_, envelope_size_ - envelope_header_};

@@ -50,8 +50,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
 
  private:
   tcp::socket& socket() {
-    if constexpr (std::is_same_v<Stream, tcp::socket>) return stream_;
-    else return stream_.next_layer();
+    if constexpr (std::is_same_v<Stream, tcp::socket>)
+      return stream_;
+    else
+      return stream_.next_layer();
   }
 
   void do_read() {
@@ -121,7 +123,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     res->keep_alive(false);
     res->body() = std::move(body);
     res->prepare_payload();
-    http::async_write(stream_, *res, [self = this->shared_from_this(), res](error_code, std::size_t) { self->close(); });
+    http::async_write(stream_, *res,
+                      [self = this->shared_from_this(), res](error_code, std::size_t) { self->close(); });
   }
 
   void close() {

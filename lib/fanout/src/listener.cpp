@@ -83,5 +83,4 @@ void Listener::on_accept(error_code ec, tcp::socket socket) {
   do_accept();
 }
 
-
 }  // namespace tickrelay::fanout

@@ -12,9 +12,8 @@ void add_stream(RequestTarget& t, std::string_view s) {
 }
 
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return (x | 0x20) == (y | 0x20);
-         });
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return (x | 0x20) == (y | 0x20); });
 }
 
 }  // namespace
@@ -41,7 +40,8 @@ std::optional<RequestTarget> parse_request_target(std::string_view target, std::
       streams_value = param.value;
       streams_param = streams_value;
     } else if (param.key == "timeUnit") {
-      if (iequals(param.value, "MICROSECOND")) t.microsecond = true;
+      if (iequals(param.value, "MICROSECOND"))
+        t.microsecond = true;
       else if (!iequals(param.value, "MILLISECOND")) {
         error = "timeUnit must be MILLISECOND or MICROSECOND";
         return std::nullopt;

@@ -33,7 +33,8 @@ StreamId Router::find(std::string_view name) const {
 }
 
 std::size_t Router::carried_count() const {
-  return static_cast<std::size_t>(std::count_if(streams_.begin(), streams_.end(), [](const Entry& e) { return e.carried; }));
+  return static_cast<std::size_t>(
+      std::count_if(streams_.begin(), streams_.end(), [](const Entry& e) { return e.carried; }));
 }
 
 void Router::subscribe(StreamId id, Subscriber* subscriber) {

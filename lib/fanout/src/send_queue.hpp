@@ -42,7 +42,9 @@ class SendQueue {
   // each retired frame first (latency accounting).
   template <class Each>
   void consume(Each&& each);
-  void consume() { consume([](const fanout::FramePtr&) {}); }
+  void consume() {
+    consume([](const fanout::FramePtr&) {});
+  }
 
   // Drops every pending item that is not in flight (a client being closed
   // frees its backlog at once).

@@ -8,24 +8,21 @@ namespace tickrelay::fanout {
 namespace {
 
 constexpr std::array<std::string_view, kStreamKindCount> kLabels = {
-    "trade",        "aggTrade",      "kline",         "continuousKline", "indexPriceKline",
-    "miniTicker",   "ticker",        "rollingTicker", "bookTicker",      "partialDepth",
-    "depth",        "markPrice",     "indexPrice",    "avgPrice",        "referencePrice",
-    "blockTrade",   "forceOrder",    "allMiniTicker", "allTicker",       "allBookTicker",
-    "allMarkPrice", "allForceOrder", "contractInfo",  "assetIndex"};
+    "trade",      "aggTrade",      "kline",          "continuousKline", "indexPriceKline", "miniTicker",
+    "ticker",     "rollingTicker", "bookTicker",     "partialDepth",    "depth",           "markPrice",
+    "indexPrice", "avgPrice",      "referencePrice", "blockTrade",      "forceOrder",      "allMiniTicker",
+    "allTicker",  "allBookTicker", "allMarkPrice",   "allForceOrder",   "contractInfo",    "assetIndex"};
 
 bool is_symbol_char(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 
 bool is_interval(std::string_view s) {
-  static constexpr std::array<std::string_view, 16> kIntervals = {
-      "1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w", "1M"};
+  static constexpr std::array<std::string_view, 16> kIntervals = {"1s", "1m", "3m", "5m",  "15m", "30m", "1h", "2h",
+                                                                  "4h", "6h", "8h", "12h", "1d",  "3d",  "1w", "1M"};
   return std::find(kIntervals.begin(), kIntervals.end(), s) != kIntervals.end();
 }
 
 // Update speeds Binance accepts after depth streams.
-bool is_speed(std::string_view s) {
-  return s == "100ms" || s == "250ms" || s == "500ms" || s == "1000ms";
-}
+bool is_speed(std::string_view s) { return s == "100ms" || s == "250ms" || s == "500ms" || s == "1000ms"; }
 
 std::optional<StreamKind> kline_kind(std::string_view rest, std::string_view prefix, StreamKind kind) {
   if (!rest.starts_with(prefix)) return std::nullopt;
@@ -68,8 +65,7 @@ std::optional<StreamKind> symbol_stream_kind(std::string_view rest) {
 
 std::optional<StreamKind> market_stream_kind(std::string_view name) {
   if (name == "!miniTicker@arr") return StreamKind::all_mini_ticker;
-  if (name == "!ticker@arr" || name == "!ticker_1h@arr" || name == "!ticker_4h@arr" ||
-      name == "!ticker_1d@arr")
+  if (name == "!ticker@arr" || name == "!ticker_1h@arr" || name == "!ticker_4h@arr" || name == "!ticker_1d@arr")
     return StreamKind::all_ticker;
   if (name == "!bookTicker") return StreamKind::all_book_ticker;
   if (name == "!markPrice@arr" || name == "!markPrice@arr@1s") return StreamKind::all_mark_price;
@@ -95,12 +91,10 @@ std::optional<StreamName> parse_stream_name(std::string_view name) {
     const auto underscore = symbol.find('_');
     if (underscore == std::string_view::npos || underscore == 0) return std::nullopt;
     const auto contract = symbol.substr(underscore + 1);
-    if (contract != "perpetual" && contract != "current_quarter" && contract != "next_quarter")
-      return std::nullopt;
+    if (contract != "perpetual" && contract != "current_quarter" && contract != "next_quarter") return std::nullopt;
     if (!std::all_of(symbol.begin(), symbol.begin() + static_cast<std::ptrdiff_t>(underscore), is_symbol_char))
       return std::nullopt;
-    if (auto k = kline_kind(rest, "continuousKline_", StreamKind::continuous_kline))
-      return StreamName{symbol, *k};
+    if (auto k = kline_kind(rest, "continuousKline_", StreamKind::continuous_kline)) return StreamName{symbol, *k};
     return std::nullopt;
   }
   // COIN-M symbols carry a delivery suffix: btcusd_perp, btcusd_240628.
@@ -117,29 +111,21 @@ std::string_view replay_family(StreamKind kind) {
   switch (kind) {
     case StreamKind::kline:
     case StreamKind::continuous_kline:
-    case StreamKind::index_price_kline:
-      return "kline";
+    case StreamKind::index_price_kline: return "kline";
     case StreamKind::mini_ticker:
-    case StreamKind::all_mini_ticker:
-      return "miniTicker";
+    case StreamKind::all_mini_ticker: return "miniTicker";
     case StreamKind::ticker:
     case StreamKind::rolling_ticker:
-    case StreamKind::all_ticker:
-      return "ticker";
+    case StreamKind::all_ticker: return "ticker";
     case StreamKind::book_ticker:
-    case StreamKind::all_book_ticker:
-      return "bookTicker";
-    case StreamKind::partial_depth:
-      return "depth";
+    case StreamKind::all_book_ticker: return "bookTicker";
+    case StreamKind::partial_depth: return "depth";
     case StreamKind::mark_price:
     case StreamKind::all_mark_price:
-    case StreamKind::index_price:
-      return "markPrice";
+    case StreamKind::index_price: return "markPrice";
     case StreamKind::avg_price:
-    case StreamKind::reference_price:
-      return "avgPrice";
-    default:
-      return kind_label(kind);
+    case StreamKind::reference_price: return "avgPrice";
+    default: return kind_label(kind);
   }
 }
 
@@ -151,21 +137,16 @@ bool is_state_stream(StreamKind kind) {
     case StreamKind::force_order:
     case StreamKind::all_force_order:
     // A diff-depth event is a delta: replaying one alone would corrupt a book.
-    case StreamKind::diff_depth:
-      return false;
-    default:
-      return true;
+    case StreamKind::diff_depth: return false;
+    default: return true;
   }
 }
 
 SequenceField sequence_field(StreamKind kind) {
   switch (kind) {
-    case StreamKind::trade:
-      return SequenceField::trade_id;
-    case StreamKind::agg_trade:
-      return SequenceField::agg_trade_id;
-    default:
-      return SequenceField::none;
+    case StreamKind::trade: return SequenceField::trade_id;
+    case StreamKind::agg_trade: return SequenceField::agg_trade_id;
+    default: return SequenceField::none;
   }
 }
 

@@ -201,9 +201,9 @@ TEST(ControlMessage, TooManyParameters) {
 }
 
 TEST(ControlMessage, PropertyNameMustBeAString) {
-  for (auto text : {R"({"method":"SET_PROPERTY","params":[1,true],"id":4})",
-                    R"({"method":"GET_PROPERTY","params":[],"id":4})", R"({"method":"GET_PROPERTY","id":4})",
-                    R"({"method":"SET_PROPERTY","params":[null],"id":4})"}) {
+  for (auto text :
+       {R"({"method":"SET_PROPERTY","params":[1,true],"id":4})", R"({"method":"GET_PROPERTY","params":[],"id":4})",
+        R"({"method":"GET_PROPERTY","id":4})", R"({"method":"SET_PROPERTY","params":[null],"id":4})"}) {
     const auto e = error(text);
     EXPECT_EQ(e.code, kInvalidRequest) << text;
     EXPECT_EQ(e.msg, "Invalid request: property name must be a string") << text;

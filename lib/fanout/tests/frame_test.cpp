@@ -100,8 +100,7 @@ TEST_P(FrameEnvelopeSize, FromEnvelopeRawIsTheDataSlice) {
   EXPECT_EQ(frame->event_time_us(), 99);
 }
 
-INSTANTIATE_TEST_SUITE_P(HeaderBoundaries, FrameEnvelopeSize,
-                         ::testing::Values(125, 126, 65535, 65536, 65600));
+INSTANTIATE_TEST_SUITE_P(HeaderBoundaries, FrameEnvelopeSize, ::testing::Values(125, 126, 65535, 65536, 65600));
 
 TEST(Frame, FromEnvelopeWithDataNotLast) {
   const std::string envelope = R"({"data":{"e":"trade","t":1},"stream":"btcusdt@trade"})";

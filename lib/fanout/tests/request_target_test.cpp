@@ -59,8 +59,7 @@ TEST(RequestTarget, CombinedWithoutStreams) {
 }
 
 TEST(RequestTarget, PercentEncodedAt) {
-  EXPECT_EQ(parse_ok("/ws/btcusdt%40trade/ethusdt%40aggTrade").streams,
-            (Streams{"btcusdt@trade", "ethusdt@aggTrade"}));
+  EXPECT_EQ(parse_ok("/ws/btcusdt%40trade/ethusdt%40aggTrade").streams, (Streams{"btcusdt@trade", "ethusdt@aggTrade"}));
   EXPECT_EQ(parse_ok("/stream?streams=btcusdt%40trade%2Fethusdt%40depth").streams,
             (Streams{"btcusdt@trade", "ethusdt@depth"}));
   EXPECT_EQ(parse_ok("/stream?streams=%21miniTicker%40arr").streams, (Streams{"!miniTicker@arr"}));

@@ -83,7 +83,7 @@ class TestClient {
   }
 
   bool open = false;
-  bool ended = false;       // the read loop stopped: `error` says why
+  bool ended = false;  // the read loop stopped: `error` says why
   error_code error;
   bool close_done = false;  // our close() completed: `close_error` says how
   error_code close_error;

@@ -94,10 +94,10 @@ TEST(StreamName, RejectsMalformedNames) {
            "btcusdt",
            "@trade",
            "btcusdt@",
-           "BTCUSDT@trade",       // names are lowercase
+           "BTCUSDT@trade",  // names are lowercase
            "btcUSDT@trade",
            "btcusdt@Trade",
-           "btcusdt@aggtrade",    // the kind keeps Binance's camel case
+           "btcusdt@aggtrade",  // the kind keeps Binance's camel case
            "btc-usdt@trade",
            "btc usdt@trade",
            "_btcusdt@trade",
@@ -115,7 +115,7 @@ TEST(StreamName, RejectsMalformedNames) {
            "btcusdt@depthx",
            "btcusdt@markPrice@3s",
            "btcusdt@trade@100ms",
-           "btcusdt@continuousKline_1m",            // needs <pair>_<contract>
+           "btcusdt@continuousKline_1m",  // needs <pair>_<contract>
            "btcusdt_weekly@continuousKline_1m",
            "btcusdt_perpetual@continuousKline_7m",
            "BTC_perpetual@continuousKline_1m",
@@ -187,9 +187,8 @@ TEST(StreamName, StateStreamsExcludeTradesAndDeltas) {
   }
   for (auto kind : {StreamKind::kline, StreamKind::continuous_kline, StreamKind::index_price_kline,
                     StreamKind::mini_ticker, StreamKind::ticker, StreamKind::rolling_ticker, StreamKind::book_ticker,
-                    StreamKind::partial_depth, StreamKind::mark_price, StreamKind::index_price,
-                    StreamKind::avg_price, StreamKind::all_mini_ticker, StreamKind::all_ticker,
-                    StreamKind::all_mark_price}) {
+                    StreamKind::partial_depth, StreamKind::mark_price, StreamKind::index_price, StreamKind::avg_price,
+                    StreamKind::all_mini_ticker, StreamKind::all_ticker, StreamKind::all_mark_price}) {
     EXPECT_TRUE(is_state_stream(kind)) << kind_label(kind);
   }
 }

@@ -18,11 +18,14 @@ int syslog_priority(spdlog::level::level_enum level) {
   }
 }
 
-bool is_key_char(char c) { return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_'; }
+bool is_key_char(char c) {
+  return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_';
+}
 
 }  // namespace
 
-std::vector<std::string> JournaldSink::fields_for(std::string_view message, int priority, const std::string& identifier) {
+std::vector<std::string> JournaldSink::fields_for(std::string_view message, int priority,
+                                                  const std::string& identifier) {
   std::vector<std::string> fields;
   fields.push_back("MESSAGE=" + std::string(message));
   fields.push_back("PRIORITY=" + std::to_string(priority));
@@ -42,7 +45,8 @@ std::vector<std::string> JournaldSink::fields_for(std::string_view message, int 
     std::size_t end = eq + 1;
     if (end < message.size() && message[end] == '"') {
       const auto close = message.find('"', end + 1);
-      value = std::string(message.substr(end + 1, close == std::string_view::npos ? std::string_view::npos : close - end - 1));
+      value = std::string(
+          message.substr(end + 1, close == std::string_view::npos ? std::string_view::npos : close - end - 1));
       end = close == std::string_view::npos ? message.size() : close + 1;
     } else {
       const auto space = message.find(' ', end);

@@ -70,10 +70,9 @@ void MetricsHttpSession::do_write(bool close_after) {
   response_->prepare_payload();
   if (close_after) response_->keep_alive(false);
   stream_.expires_after(state_->limits.idle_timeout);
-  http::async_write(stream_, *response_,
-                    [self = shared_from_this(), close_after](error_code ec, std::size_t bytes) {
-                      self->on_write(close_after, ec, bytes);
-                    });
+  http::async_write(stream_, *response_, [self = shared_from_this(), close_after](error_code ec, std::size_t bytes) {
+    self->on_write(close_after, ec, bytes);
+  });
 }
 
 void MetricsHttpSession::on_write(bool close_after, error_code ec, std::size_t /*bytes*/) {

@@ -19,8 +19,8 @@ std::string describe(const tcp::endpoint& endpoint) {
 
 }  // namespace
 
-MetricsServer::MetricsServer(net::io_context& ioc, tcp::endpoint endpoint, Collect collect,
-                             HealthCheck health, MetricsServerLimits limits)
+MetricsServer::MetricsServer(net::io_context& ioc, tcp::endpoint endpoint, Collect collect, HealthCheck health,
+                             MetricsServerLimits limits)
     : endpoint_(std::move(endpoint)),
       acceptor_(ioc),
       retry_timer_(ioc),
@@ -38,8 +38,8 @@ void MetricsServer::start() {
   const auto fail = [&](const char* what) {
     error_code ignored;
     acceptor_.close(ignored);
-    throw std::runtime_error("metrics server cannot " + std::string(what) + " " + describe(endpoint_) +
-                             ": " + ec.message());
+    throw std::runtime_error("metrics server cannot " + std::string(what) + " " + describe(endpoint_) + ": " +
+                             ec.message());
   };
   acceptor_.open(endpoint_.protocol(), ec);
   if (ec) fail("open");

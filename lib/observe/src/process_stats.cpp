@@ -1,13 +1,13 @@
 #include "tickrelay/observe/process_stats.hpp"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <dirent.h>
-#include <fcntl.h>
 #include <string_view>
-#include <unistd.h>
 
 namespace tickrelay::observe {
 namespace {

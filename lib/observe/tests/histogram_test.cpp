@@ -27,7 +27,8 @@ TEST(Histogram, StartsEmpty) {
 }
 
 TEST(Histogram, BoundsAscend) {
-  for (std::size_t i = 1; i < Histogram::kBounds.size(); ++i) EXPECT_LT(Histogram::kBounds[i - 1], Histogram::kBounds[i]);
+  for (std::size_t i = 1; i < Histogram::kBounds.size(); ++i)
+    EXPECT_LT(Histogram::kBounds[i - 1], Histogram::kBounds[i]);
   EXPECT_DOUBLE_EQ(Histogram::kBounds.front(), 1e-5);
   EXPECT_DOUBLE_EQ(Histogram::kBounds.back(), 10);
 }

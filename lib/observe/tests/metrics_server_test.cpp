@@ -14,8 +14,8 @@
 #include <future>
 #include <thread>
 
-#include "tickrelay/observe/family_builder.hpp"
 #include "process_runner.hpp"
+#include "tickrelay/observe/family_builder.hpp"
 
 namespace tickrelay::observe {
 namespace {
@@ -71,9 +71,11 @@ class MetricsServerTest : public ::testing::Test {
  protected:
   void start_server(MetricsServerLimits limits = {}) {
     server_ = std::make_unique<MetricsServer>(
-        ioc_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0),
-        [this] { return sample_families(++scrapes_); },
-        [this] { return std::pair<bool, std::string>{healthy_.load(), "upstream down"}; }, limits);
+        ioc_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0), [this] { return sample_families(++scrapes_); },
+        [this] {
+          return std::pair<bool, std::string>{healthy_.load(), "upstream down"};
+        },
+        limits);
     server_->start();
     port_ = server_->local_endpoint().port();
     thread_ = std::thread([this] { ioc_.run(); });

@@ -8,15 +8,15 @@
 #include <random>
 #include <stdexcept>
 
+#include "metrics_exporter.hpp"
 #include "tickrelay/fanout/client_registry.hpp"
 #include "tickrelay/fanout/listener.hpp"
-#include "metrics_exporter.hpp"
-#include "tickrelay/observe/metrics_server.hpp"
 #include "tickrelay/fanout/router.hpp"
 #include "tickrelay/fanout/stream_name.hpp"
+#include "tickrelay/observe/metrics_server.hpp"
 #include "tickrelay/wire/duration.hpp"
-#include "tickrelay/wire/tls_context.hpp"
 #include "tickrelay/wire/endpoint.hpp"
+#include "tickrelay/wire/tls_context.hpp"
 #include "upstream/dns_resolver.hpp"
 #include "upstream/upstream_connection_factory.hpp"
 #include "upstream/upstream_pool.hpp"
@@ -37,8 +37,7 @@ App::App(net::io_context& ioc, config::Config config, spdlog::logger& log, fanou
       ioc, *connections_, *router_, counters_, log_, [this](fanout::StreamKind kind) { return replay_for(kind); },
       [engine] { return std::uniform_real_distribution<double>(0.0, 1.0)(*engine); });
   registry_ = std::make_unique<fanout::ClientRegistry>(ioc, config_.server, *router_,
-                                                           static_cast<fanout::StreamCatalog&>(*this), counters_,
-                                                           log_);
+                                                       static_cast<fanout::StreamCatalog&>(*this), counters_, log_);
   exporter_ = std::make_unique<relay::MetricsExporter>(counters_, *router_, *pool_);
 }
 
@@ -127,7 +126,8 @@ void App::apply(const config::Config& next) {
   config_.cpu_affinity = next.cpu_affinity;
   registry_->apply(next.server);
   if (old_replay != next.server.replay) {
-    for (fanout::StreamId id = 0; id < router_->stream_count(); ++id) router_->set_replay(id, replay_for(router_->kind(id)));
+    for (fanout::StreamId id = 0; id < router_->stream_count(); ++id)
+      router_->set_replay(id, replay_for(router_->kind(id)));
   }
   const auto retired = pool_->apply(std::move(upstreams));
   config_.upstreams = next.upstreams;

@@ -13,16 +13,15 @@
 #include <sstream>
 #include <unordered_set>
 
-#include "tickrelay/wire/asio.hpp"
 #include "tickrelay/fanout/stream_name.hpp"
+#include "tickrelay/wire/asio.hpp"
 #include "tickrelay/wire/endpoint.hpp"
 #include "upstream/stream_routing.hpp"
 
 namespace tickrelay::config {
 namespace {
 
-std::string format_error(const std::string& source, int line, const std::string& key,
-                         const std::string& reason) {
+std::string format_error(const std::string& source, int line, const std::string& key, const std::string& reason) {
   std::string out = source;
   if (line > 0) out += ":" + std::to_string(line);
   out += ": ";
@@ -43,7 +42,8 @@ class Reader {
 
   // Rejects keys the schema does not know (typos would otherwise be ignored)
   // and keys given twice.
-  void check_keys(const YAML::Node& map, const std::string& path, std::initializer_list<std::string_view> allowed) const {
+  void check_keys(const YAML::Node& map, const std::string& path,
+                  std::initializer_list<std::string_view> allowed) const {
     if (!map.IsMap()) fail(map, path, "expected a mapping");
     std::set<std::string> seen;
     for (const auto& entry : map) {
@@ -89,7 +89,8 @@ class Reader {
   double seconds(const YAML::Node& node, const std::string& key, double min, double max) const {
     const auto text = string(node, key);
     double value = 0;
-    if (!parse_duration(text, value)) fail(node, key, "expected a duration such as 30, 30s, 250ms, 5m or 23h50m, got '" + text + "'");
+    if (!parse_duration(text, value))
+      fail(node, key, "expected a duration such as 30, 30s, 250ms, 5m or 23h50m, got '" + text + "'");
     if (value < min || value > max) {
       std::ostringstream out;
       out << "must be between " << min << "s and " << max << "s (got " << text << ")";
@@ -429,7 +430,8 @@ bool parse_duration(std::string_view text, double& seconds) {
     if (text.starts_with("ms")) {
       unit = 0.001;
       text.remove_prefix(2);
-    } else if (!text.empty() && (text.front() == 's' || text.front() == 'm' || text.front() == 'h' || text.front() == 'd')) {
+    } else if (!text.empty() &&
+               (text.front() == 's' || text.front() == 'm' || text.front() == 'h' || text.front() == 'd')) {
       unit = text.front() == 's' ? 1 : text.front() == 'm' ? 60 : text.front() == 'h' ? 3600 : 86400;
       text.remove_prefix(1);
     } else if (!text.empty() || any) {
@@ -448,14 +450,17 @@ bool parse_size(std::string_view text, std::size_t& bytes) {
   if (ec != std::errc() || ptr == text.data()) return false;
   const std::string_view unit(ptr, static_cast<std::size_t>(text.data() + text.size() - ptr));
   std::uint64_t scale = 1;
-  if (unit == "KiB") scale = 1ull << 10;
-  else if (unit == "MiB") scale = 1ull << 20;
-  else if (unit == "GiB") scale = 1ull << 30;
-  else if (!unit.empty()) return false;
+  if (unit == "KiB")
+    scale = 1ull << 10;
+  else if (unit == "MiB")
+    scale = 1ull << 20;
+  else if (unit == "GiB")
+    scale = 1ull << 30;
+  else if (!unit.empty())
+    return false;
   if (value > (~0ull) / scale) return false;
   bytes = static_cast<std::size_t>(value * scale);
   return true;
 }
-
 
 }  // namespace tickrelay::config

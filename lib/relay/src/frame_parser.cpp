@@ -46,10 +46,14 @@ bool read_event_fields(od::object event, ParsedFrame& out, bool& shutdown) {
       }
       std::int64_t n = 0;
       if (v.get_int64().get(n)) return false;
-      if (k == 'E') out.event_time = n;
-      else if (k == 't') out.trade_id = n;
-      else if (k == 'a') out.agg_id = n;
-      else out.update_id = n;
+      if (k == 'E')
+        out.event_time = n;
+      else if (k == 't')
+        out.trade_id = n;
+      else if (k == 'a')
+        out.agg_id = n;
+      else
+        out.update_id = n;
     } else if (k == 'e') {
       std::string_view type;
       if (field.value().get_string().get(type)) return false;

@@ -2,10 +2,10 @@
 
 #include <prometheus/gauge.h>
 
+#include "tickrelay/fanout/router.hpp"
 #include "tickrelay/observe/build_info.hpp"
 #include "tickrelay/observe/family_builder.hpp"
 #include "tickrelay/observe/process_stats.hpp"
-#include "tickrelay/fanout/router.hpp"
 #include "upstream/upstream_pool.hpp"
 
 namespace tickrelay::relay {
@@ -95,8 +95,8 @@ std::vector<prometheus::MetricFamily> MetricsExporter::Collect() const {
   auto connected = make_family("tickrelay_upstream_connected", "1 while the shard's upstream connection is open.",
                                MetricType::Gauge);
   for (const auto& shard : pool_.shard_status()) {
-    connected.metric.push_back(gauge_metric({{"upstream", shard.upstream}, {"shard", std::to_string(shard.shard)}},
-                                            shard.connected ? 1 : 0));
+    connected.metric.push_back(
+        gauge_metric({{"upstream", shard.upstream}, {"shard", std::to_string(shard.shard)}}, shard.connected ? 1 : 0));
   }
   out.push_back(std::move(connected));
   auto reconnects = make_family("tickrelay_upstream_reconnects_total",
@@ -134,7 +134,7 @@ std::vector<prometheus::MetricFamily> MetricsExporter::Collect() const {
 
   gauge("tickrelay_clients_connected", "WebSocket clients connected.", static_cast<double>(c.clients_connected));
   auto disconnects = make_family("tickrelay_client_disconnects_total", "Clients that left, by reason.",
-                                  MetricType::Counter);
+                                 MetricType::Counter);
   for (std::size_t r = 0; r < kDisconnectReasonCount; ++r) {
     disconnects.metric.push_back(
         counter_metric({{"reason", std::string(reason_label(static_cast<DisconnectReason>(r)))}},

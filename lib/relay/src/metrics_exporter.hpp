@@ -22,7 +22,8 @@ namespace tickrelay::relay {
 
 class MetricsExporter : public prometheus::Collectable {
  public:
-  MetricsExporter(const fanout::RelayCounters& counters, const fanout::Router& router, const upstream::UpstreamPool& pool);
+  MetricsExporter(const fanout::RelayCounters& counters, const fanout::Router& router,
+                  const upstream::UpstreamPool& pool);
 
   std::vector<prometheus::MetricFamily> Collect() const override;
 

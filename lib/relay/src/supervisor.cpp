@@ -6,9 +6,9 @@
 #include <boost/asio/signal_set.hpp>
 #include <cstring>
 
+#include "tickrelay/observe/logging.hpp"
 #include "tickrelay/relay/app.hpp"
 #include "tickrelay/relay/config_loader.hpp"
-#include "tickrelay/observe/logging.hpp"
 #include "tickrelay/relay/systemd_notifier.hpp"
 
 namespace tickrelay::service {

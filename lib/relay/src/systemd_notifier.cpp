@@ -25,7 +25,8 @@ void SystemdNotifier::reloading() const {
   // older systemd ignores it.
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  const auto usec = static_cast<unsigned long long>(ts.tv_sec) * 1000000ULL + static_cast<unsigned long long>(ts.tv_nsec) / 1000ULL;
+  const auto usec = static_cast<unsigned long long>(ts.tv_sec) * 1000000ULL +
+                    static_cast<unsigned long long>(ts.tv_nsec) / 1000ULL;
   notify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(usec));
 }
 

@@ -152,8 +152,8 @@ log:
   EXPECT_EQ(up.product, Product::usdm_futures);
   EXPECT_EQ(up.symbols, (Strings{"btcusdt", "ethusdt"}));  // de-duplicated, file order
   EXPECT_EQ(up.symbols_file, dir.file("pairs.txt"));
-  EXPECT_EQ(up.stream_patterns, (Strings{"{symbol}@kline_1h", "{symbol}@bookTicker", "!markPrice@arr@1s",
-                                         "btcusdt@kline_1h"}));
+  EXPECT_EQ(up.stream_patterns,
+            (Strings{"{symbol}@kline_1h", "{symbol}@bookTicker", "!markPrice@arr@1s", "btcusdt@kline_1h"}));
   // Expanded in config order, duplicates dropped.
   EXPECT_EQ(up.streams, (Strings{"btcusdt@kline_1h", "ethusdt@kline_1h", "btcusdt@bookTicker", "ethusdt@bookTicker",
                                  "!markPrice@arr@1s"}));
@@ -222,10 +222,10 @@ TEST(ConfigLoader, LiteralStreamsNeedNoSymbols) {
 }
 
 TEST(ConfigLoader, ProductFromEachKnownHost) {
-  for (auto [host, product] : {std::pair{"stream.binance.com", Product::spot},
-                               std::pair{"data-stream.binance.vision", Product::spot},
-                               std::pair{"fstream.binance.com", Product::usdm_futures},
-                               std::pair{"dstream.binance.com", Product::coinm_futures}}) {
+  for (auto [host, product] :
+       {std::pair{"stream.binance.com", Product::spot}, std::pair{"data-stream.binance.vision", Product::spot},
+        std::pair{"fstream.binance.com", Product::usdm_futures},
+        std::pair{"dstream.binance.com", Product::coinm_futures}}) {
     const auto c = load_config_string(std::string("upstreams:\n  - name: u\n    url: wss://") + host +
                                           "\n    streams: [\"!miniTicker@arr\"]\n",
                                       "relay.yaml", ".");
@@ -314,10 +314,9 @@ TEST(ConfigLoader, OutOfRange) {
   expect_error(minimal("    max_connection_age: 25h\n"), 6, "upstreams[0].max_connection_age", "must be between");
   expect_error(minimal("    message_rate: 0\n"), 6, "upstreams[0].message_rate", "must be between");
   expect_error(minimal("    max_message_bytes: 100\n"), 6, "upstreams[0].max_message_bytes", "must be between");
-  expect_error(minimal("", "server:\n  client_queue_bytes: 1KiB\n"), 7, "server.client_queue_bytes",
-               "must be between");
-  expect_error(minimal("", "server:\n  max_request_bytes: 2KiB\n  max_path_bytes: 4KiB\n"), 7,
-               "server.max_path_bytes", "must not exceed max_request_bytes");
+  expect_error(minimal("", "server:\n  client_queue_bytes: 1KiB\n"), 7, "server.client_queue_bytes", "must be between");
+  expect_error(minimal("", "server:\n  max_request_bytes: 2KiB\n  max_path_bytes: 4KiB\n"), 7, "server.max_path_bytes",
+               "must not exceed max_request_bytes");
   expect_error(minimal("", "cpu_affinity: 4096\n"), 6, "cpu_affinity", "must be between");
   expect_error(minimal("", "cpu_affinity: -2\n"), 6, "cpu_affinity", "must be between");
 }
@@ -344,8 +343,8 @@ TEST(ConfigLoader, BadValues) {
 TEST(ConfigLoader, UpstreamNames) {
   expect_error("upstreams:\n  - url: wss://fstream.binance.com\n    streams: [a@kline_1h]\n", 2, "upstreams[0].name",
                "required");
-  expect_error("upstreams:\n  - name: \"bad name\"\n    url: wss://fstream.binance.com\n    streams: [a@kline_1h]\n",
-               2, "upstreams[0].name", "letters, digits");
+  expect_error("upstreams:\n  - name: \"bad name\"\n    url: wss://fstream.binance.com\n    streams: [a@kline_1h]\n", 2,
+               "upstreams[0].name", "letters, digits");
   expect_error(minimal("", "  - name: usdm\n    url: wss://stream.binance.com\n    streams: [a@trade]\n"), 6,
                "upstreams[1].name", "used twice");
 }
@@ -365,9 +364,10 @@ TEST(ConfigLoader, UrlWithBadScheme) {
 }
 
 TEST(ConfigLoader, UrlWithQuery) {
-  expect_error("upstreams:\n  - name: f\n    url: wss://fstream.binance.com?timeUnit=MICROSECOND\n    streams: "
-               "[a@kline_1h]\n",
-               3, "upstreams[0].url", "no query");
+  expect_error(
+      "upstreams:\n  - name: f\n    url: wss://fstream.binance.com?timeUnit=MICROSECOND\n    streams: "
+      "[a@kline_1h]\n",
+      3, "upstreams[0].url", "no query");
 }
 
 TEST(ConfigLoader, MissingUrl) {
@@ -382,17 +382,19 @@ TEST(ConfigLoader, UnknownHostNeedsAProduct) {
 TEST(ConfigLoader, UnroutableStream) {
   expect_error(minimal().replace(minimal().find("{symbol}@kline_1h"), 17, "{symbol}@trade"), 5,
                "upstreams[0].streams[0]", "not served by usdm-futures");
-  expect_error("upstreams:\n  - name: s\n    url: wss://stream.binance.com\n    streams:\n      - btcusdt@trade\n"
-               "      - btcusdt@markPrice\n",
-               6, "upstreams[0].streams[1]", "stream 'btcusdt@markPrice' (markPrice) is not served by spot");
+  expect_error(
+      "upstreams:\n  - name: s\n    url: wss://stream.binance.com\n    streams:\n      - btcusdt@trade\n"
+      "      - btcusdt@markPrice\n",
+      6, "upstreams[0].streams[1]", "stream 'btcusdt@markPrice' (markPrice) is not served by spot");
 }
 
 TEST(ConfigLoader, NotAStreamName) {
   expect_error("upstreams:\n  - name: s\n    url: wss://stream.binance.com\n    streams: [BTCUSDT@trade]\n", 4,
                "upstreams[0].streams[0]", "not a Binance stream name: 'BTCUSDT@trade'");
-  expect_error("upstreams:\n  - name: s\n    url: wss://stream.binance.com\n    symbols: [btcusdt]\n"
-               "    streams: [\"{symbol}@kline_7m\"]\n",
-               5, "upstreams[0].streams[0]", "not a Binance stream name: 'btcusdt@kline_7m'");
+  expect_error(
+      "upstreams:\n  - name: s\n    url: wss://stream.binance.com\n    symbols: [btcusdt]\n"
+      "    streams: [\"{symbol}@kline_7m\"]\n",
+      5, "upstreams[0].streams[0]", "not a Binance stream name: 'btcusdt@kline_7m'");
 }
 
 TEST(ConfigLoader, StreamsRequired) {
@@ -408,9 +410,10 @@ TEST(ConfigLoader, UpstreamsRequired) {
 }
 
 TEST(ConfigLoader, TemplateWithoutSymbols) {
-  expect_error("upstreams:\n  - name: s\n    url: wss://stream.binance.com\n    streams: [btcusdt@trade, "
-               "\"{symbol}@trade\"]\n",
-               4, "upstreams[0].streams[1]", "template needs symbols or symbols_file");
+  expect_error(
+      "upstreams:\n  - name: s\n    url: wss://stream.binance.com\n    streams: [btcusdt@trade, "
+      "\"{symbol}@trade\"]\n",
+      4, "upstreams[0].streams[1]", "template needs symbols or symbols_file");
 }
 
 TEST(ConfigLoader, BadSymbols) {
@@ -442,19 +445,22 @@ TEST(ConfigLoader, SymbolsFileRelativeToTheConfigsFolder) {
 TEST(ConfigLoader, SymbolsFileAbsolutePath) {
   test::TempDir dir;
   const auto pairs = dir.write("pairs.txt", "btcusdt\n");
-  const auto c = load_config_string("upstreams:\n  - name: f\n    url: wss://fstream.binance.com\n"
-                                    "    symbols_file: " + pairs + "\n    streams: [\"{symbol}@kline_1h\"]\n",
-                                    "relay.yaml", "/nonexistent");
+  const auto c = load_config_string(
+      "upstreams:\n  - name: f\n    url: wss://fstream.binance.com\n"
+      "    symbols_file: " +
+          pairs + "\n    streams: [\"{symbol}@kline_1h\"]\n",
+      "relay.yaml", "/nonexistent");
   EXPECT_EQ(c.upstreams[0].symbols, (Strings{"btcusdt"}));
 }
 
 TEST(ConfigLoader, SymbolsFileWithABadLineNamesFileAndLine) {
   test::TempDir dir;
   dir.write("pairs.txt", "BINANCE:BTCUSDT\n# comment\nBINANCE:ETH/USDT\n");
-  const std::string yaml = "upstreams:\n  - name: f\n    url: wss://fstream.binance.com\n"
-                           "    symbols_file: pairs.txt\n    streams: [\"{symbol}@kline_1h\"]\n";
-  expect_error(yaml, 4, "upstreams[0].symbols_file", dir.file("pairs.txt") + " line 3: not a symbol: 'BINANCE:ETH/USDT'",
-               dir.path());
+  const std::string yaml =
+      "upstreams:\n  - name: f\n    url: wss://fstream.binance.com\n"
+      "    symbols_file: pairs.txt\n    streams: [\"{symbol}@kline_1h\"]\n";
+  expect_error(yaml, 4, "upstreams[0].symbols_file",
+               dir.file("pairs.txt") + " line 3: not a symbol: 'BINANCE:ETH/USDT'", dir.path());
 }
 
 TEST(ConfigLoader, SymbolsFileMissingOrEmpty) {
@@ -468,8 +474,9 @@ TEST(ConfigLoader, SymbolsFileMissingOrEmpty) {
 }
 
 TEST(ConfigLoader, StudySymbolsFileLoads) {
-  const std::string yaml = "upstreams:\n  - name: f\n    url: wss://fstream.binance.com\n"
-                           "    symbols_file: usdt-pairs.txt\n    streams: [\"{symbol}@kline_1h\"]\n";
+  const std::string yaml =
+      "upstreams:\n  - name: f\n    url: wss://fstream.binance.com\n"
+      "    symbols_file: usdt-pairs.txt\n    streams: [\"{symbol}@kline_1h\"]\n";
   const auto c = load_config_string(yaml, "relay.yaml", std::string(TICKRELAY_SOURCE_DIR) + "/config");
   EXPECT_EQ(c.upstreams[0].streams.size(), 346u);
   EXPECT_EQ(c.upstreams[0].streams.front(), "btcusdt@kline_1h");
@@ -599,8 +606,8 @@ TEST(ParseDuration, Accepted) {
 }
 
 TEST(ParseDuration, Refused) {
-  for (std::string_view text : {"", "s", "ms", "-1", "-1s", "5x", "5 s", " 5s", "5s ", "30s30", "1.5.5s", "5sm",
-                                "5S", "5M", "nan", "inf", "nans", "infs", "1h-5m", "1e400"}) {
+  for (std::string_view text : {"",       "s",   "ms", "-1", "-1s", "5x",  "5 s",  " 5s",  "5s ",   "30s30",
+                                "1.5.5s", "5sm", "5S", "5M", "nan", "inf", "nans", "infs", "1h-5m", "1e400"}) {
     double s = 42;
     EXPECT_FALSE(parse_duration(text, s)) << "'" << text << "' -> " << s;
     EXPECT_EQ(s, 42) << "output touched for '" << text << "'";

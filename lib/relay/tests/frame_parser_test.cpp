@@ -24,8 +24,9 @@ TEST(FrameParser, EventWithDataLast) {
   const auto f = parser.parse(msg);
   ASSERT_EQ(f.type, Type::event) << (f.error ? f.error : "");
   EXPECT_EQ(f.stream, "btcusdt@trade");
-  EXPECT_EQ(data_of(msg, f),
-            R"({"e":"trade","E":1672515782136,"s":"BNBBTC","t":12345,"p":"0.001","q":"100","T":1672515782136,"m":true,"M":true})");
+  EXPECT_EQ(
+      data_of(msg, f),
+      R"({"e":"trade","E":1672515782136,"s":"BNBBTC","t":12345,"p":"0.001","q":"100","T":1672515782136,"m":true,"M":true})");
   EXPECT_EQ(f.event_time, 1672515782136);
   EXPECT_EQ(f.trade_id, 12345);
   EXPECT_EQ(f.agg_id, -1);
@@ -276,7 +277,7 @@ TEST(FrameParser, EventTimeToMicrosecondsBoundary) {
   EXPECT_EQ(event_time_to_us(0), 0);
   EXPECT_EQ(event_time_to_us(1), 1000);
   EXPECT_EQ(event_time_to_us(100'000'000'000'000LL), 100'000'000'000'000'000LL);  // still ms
-  EXPECT_EQ(event_time_to_us(100'000'000'000'001LL), 100'000'000'000'001LL);     // already us
+  EXPECT_EQ(event_time_to_us(100'000'000'000'001LL), 100'000'000'000'001LL);      // already us
 }
 
 TEST(FrameParser, ResultsDoNotLeakBetweenParses) {

@@ -8,8 +8,8 @@ namespace tickrelay::wire {
 
 ssl::context make_client_tls_context(const TlsClientOptions& options) {
   ssl::context ctx(ssl::context::tls_client);
-  ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                  ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+  ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                  ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
   if (!options.verify) {
     ctx.set_verify_mode(ssl::verify_none);
     return ctx;
@@ -23,8 +23,8 @@ ssl::context make_client_tls_context(const TlsClientOptions& options) {
   }
   if (ec) {
     throw std::runtime_error("cannot load CA " +
-                             (options.ca_file.empty() ? std::string("store") : "file " + options.ca_file) +
-                             ": " + ec.message());
+                             (options.ca_file.empty() ? std::string("store") : "file " + options.ca_file) + ": " +
+                             ec.message());
   }
   return ctx;
 }
@@ -52,9 +52,8 @@ bool prepare_client_tls_stream(SSL* handle, const std::string& host, bool verify
 
 ssl::context make_server_tls_context(const std::string& cert_file, const std::string& key_file) {
   ssl::context ctx(ssl::context::tls_server);
-  ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                  ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
-                  ssl::context::single_dh_use);
+  ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                  ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
   error_code ec;
   ctx.use_certificate_chain_file(cert_file, ec);
   if (ec) {

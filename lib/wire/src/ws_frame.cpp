@@ -18,7 +18,8 @@ std::size_t write_frame_header(char* out, std::size_t payload, Opcode opcode) {
     return 4;
   }
   out[1] = 127;
-  for (int i = 0; i < 8; ++i) out[2 + i] = static_cast<char>((static_cast<std::uint64_t>(payload) >> (56 - 8 * i)) & 0xff);
+  for (int i = 0; i < 8; ++i)
+    out[2 + i] = static_cast<char>((static_cast<std::uint64_t>(payload) >> (56 - 8 * i)) & 0xff);
   return 10;
 }
 

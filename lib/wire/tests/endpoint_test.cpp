@@ -15,9 +15,9 @@ TEST(SplitHostPort, Accepted) {
     std::string_view host;
     unsigned short port;
   };
-  for (const auto& c : {Case{"0.0.0.0:8765", "0.0.0.0", 8765}, Case{"127.0.0.1:9465", "127.0.0.1", 9465},
-                        Case{"[::1]:8765", "::1", 8765}, Case{"[::]:0", "::", 0},
-                        Case{"localhost:65535", "localhost", 65535}}) {
+  for (const auto& c :
+       {Case{"0.0.0.0:8765", "0.0.0.0", 8765}, Case{"127.0.0.1:9465", "127.0.0.1", 9465},
+        Case{"[::1]:8765", "::1", 8765}, Case{"[::]:0", "::", 0}, Case{"localhost:65535", "localhost", 65535}}) {
     std::string host;
     unsigned short port = 1;
     EXPECT_TRUE(split_host_port(c.text, host, port)) << c.text;

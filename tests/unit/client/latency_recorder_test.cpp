@@ -134,8 +134,8 @@ TEST(LatencyRecorder, MergeWhileRecordingOnAnotherThreadSeesAConsistentPrefix) {
 
 TEST(LatencyRecorder, BucketCountsSplitAtTheBounds) {
   LatencyRecorder recorder;
-  for (int i = 0; i < 10; ++i) recorder.record(5'000);       // 5 µs
-  for (int i = 0; i < 20; ++i) recorder.record(500'000);     // 0.5 ms
+  for (int i = 0; i < 10; ++i) recorder.record(5'000);              // 5 µs
+  for (int i = 0; i < 20; ++i) recorder.record(500'000);            // 0.5 ms
   for (int i = 0; i < 30; ++i) recorder.record(20'000'000'000ull);  // 20 s
   const std::vector<std::uint64_t> bounds{10'000, 1'000'000, 10'000'000'000ull};
   std::vector<std::uint64_t> counts(bounds.size() + 1);

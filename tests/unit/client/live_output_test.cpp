@@ -17,9 +17,7 @@ std::string written(std::FILE* f) {
   return out;
 }
 
-std::vector<LiveFigures> figures() {
-  return {LiveFigures{"relay", 98, 100, 12345.0, 0.25, 1.5, 2}};
-}
+std::vector<LiveFigures> figures() { return {LiveFigures{"relay", 98, 100, 12345.0, 0.25, 1.5, 2}}; }
 
 TEST(LiveOutput, StatusNamesTheFigures) {
   const std::string line = LiveOutput::format_status(3.0, figures());

@@ -13,7 +13,8 @@ namespace {
 TEST(LoadMetrics, FamiliesCarryImplAndTargetLabels) {
   test::ChildProcess server({"/bin/sleep", "30"});
   auto parsed = parse_load_options({"tickrelay-load", "--url", "ws://127.0.0.1:9/ws/a@trade", "--impl", "relay",
-                                    "--server-pid", std::to_string(server.pid()), "--url", "ws://127.0.0.1:8/ws/a@trade"});
+                                    "--server-pid", std::to_string(server.pid()), "--url",
+                                    "ws://127.0.0.1:8/ws/a@trade"});
   ASSERT_TRUE(parsed.options) << parsed.err;
   const LoadOptions options = *parsed.options;
   net::io_context loop;
@@ -32,7 +33,8 @@ TEST(LoadMetrics, FamiliesCarryImplAndTargetLabels) {
   const std::string text = prometheus::TextSerializer().Serialize(metrics.collect());
   const std::string relay = R"(impl="relay",target="ws://127.0.0.1:9/ws/a@trade")";
   for (const std::string& line :
-       {"tickrelay_load_messages_total{" + relay + "} 1", "tickrelay_load_bytes_total{" + relay + "} " + std::to_string(msg.size()),
+       {"tickrelay_load_messages_total{" + relay + "} 1",
+        "tickrelay_load_bytes_total{" + relay + "} " + std::to_string(msg.size()),
         "tickrelay_load_connections{" + relay + "} 1", "tickrelay_load_errors_total{" + relay + "} 0",
         "tickrelay_load_reconnects_total{" + relay + "} 0", "tickrelay_load_gaps_total{" + relay + "} 0",
         "tickrelay_load_latency_seconds_bucket{" + relay + R"(,le="1e-05"} 0)",
@@ -42,11 +44,11 @@ TEST(LoadMetrics, FamiliesCarryImplAndTargetLabels) {
         std::string(R"(tickrelay_load_messages_total{impl="target2",target="ws://127.0.0.1:8/ws/a@trade"} 0)")}) {
     EXPECT_NE(text.find(line), std::string::npos) << line << "\n" << text;
   }
-  for (const char* family : {"# TYPE tickrelay_load_cpu_seconds_total counter",
-                             "# TYPE tickrelay_load_resident_memory_bytes gauge",
-                             "# TYPE tickrelay_load_server_cpu_seconds_total counter",
-                             "# TYPE tickrelay_load_server_resident_memory_bytes gauge",
-                             "# TYPE tickrelay_load_latency_seconds histogram"}) {
+  for (const char* family :
+       {"# TYPE tickrelay_load_cpu_seconds_total counter", "# TYPE tickrelay_load_resident_memory_bytes gauge",
+        "# TYPE tickrelay_load_server_cpu_seconds_total counter",
+        "# TYPE tickrelay_load_server_resident_memory_bytes gauge",
+        "# TYPE tickrelay_load_latency_seconds histogram"}) {
     EXPECT_NE(text.find(family), std::string::npos) << family;
   }
   EXPECT_NE(text.find("tickrelay_load_server_resident_memory_bytes{" + relay + "}"), std::string::npos);

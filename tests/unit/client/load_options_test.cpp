@@ -31,13 +31,54 @@ TEST(LoadOptions, DefaultsForOneUrl) {
 TEST(LoadOptions, EveryOption) {
   test::TempDir dir;
   const auto pairs = dir.write("pairs.txt", "BINANCE:BTCUSDT\nethusdt\n");
-  const auto outcome =
-      parse({"--url", "ws://a:1", "--impl", "relay", "--url", "wss://b:2/stream", "--impl", "other", "--symbols-file",
-             pairs, "--template", "{symbol}@aggTrade", "-c", "50", "--ramp-up", "2.5", "-d", "30", "--messages", "1000",
-             "--threads", "2", "--cpu", "0,2-3", "--reconnect", "--server-pid", "123", "--server-pid", "456",
-             "--format", "json", "--output", dir.file("r.json"), "--quiet", "--alert-pct", "3.5", "--metrics-port",
-             "9200", "--metrics-listen", "0.0.0.0", "--time-unit", "us", "--no-kline-gaps", "--reader", "beast",
-             "--insecure", "--top", "5"});
+  const auto outcome = parse({"--url",
+                              "ws://a:1",
+                              "--impl",
+                              "relay",
+                              "--url",
+                              "wss://b:2/stream",
+                              "--impl",
+                              "other",
+                              "--symbols-file",
+                              pairs,
+                              "--template",
+                              "{symbol}@aggTrade",
+                              "-c",
+                              "50",
+                              "--ramp-up",
+                              "2.5",
+                              "-d",
+                              "30",
+                              "--messages",
+                              "1000",
+                              "--threads",
+                              "2",
+                              "--cpu",
+                              "0,2-3",
+                              "--reconnect",
+                              "--server-pid",
+                              "123",
+                              "--server-pid",
+                              "456",
+                              "--format",
+                              "json",
+                              "--output",
+                              dir.file("r.json"),
+                              "--quiet",
+                              "--alert-pct",
+                              "3.5",
+                              "--metrics-port",
+                              "9200",
+                              "--metrics-listen",
+                              "0.0.0.0",
+                              "--time-unit",
+                              "us",
+                              "--no-kline-gaps",
+                              "--reader",
+                              "beast",
+                              "--insecure",
+                              "--top",
+                              "5"});
   ASSERT_TRUE(outcome.options) << outcome.err;
   const LoadOptions& o = *outcome.options;
   ASSERT_EQ(o.targets.size(), 2u);
@@ -68,7 +109,8 @@ TEST(LoadOptions, EveryOption) {
 }
 
 TEST(LoadOptions, ImplDefaultsPerPositionAndPidPairsInOrder) {
-  const auto outcome = parse({"--url", "ws://a:1/ws/x", "--url", "ws://b:1/ws/x", "--impl", "first", "--server-pid", "77"});
+  const auto outcome = parse(
+      {"--url", "ws://a:1/ws/x", "--url", "ws://b:1/ws/x", "--impl", "first", "--server-pid", "77"});
   ASSERT_TRUE(outcome.options) << outcome.err;
   EXPECT_EQ(outcome.options->targets[0].impl, "first");
   EXPECT_EQ(outcome.options->targets[1].impl, "target2");
@@ -111,17 +153,17 @@ TEST(LoadOptions, HelpAndVersionExitZero) {
 
 TEST(LoadOptions, BadArgumentsAreUsageErrorsWithExitCode2) {
   const std::vector<std::vector<std::string>> bad = {
-      {},                                                          // no --url
-      {"--url"},                                                   // missing value
-      {"--url", "http://a/ws/x"},                                  // wrong scheme
-      {"--url", "ws://a/ws/x", "-c", "0"},                         // no connections
-      {"--url", "ws://a/ws/x", "-c", "many"},                      // not a number
-      {"--url", "ws://a/ws/x", "--format", "xml"},                 // unknown format
-      {"--url", "ws://a/ws/x", "--impl", "a", "--impl", "b"},      // more labels than URLs
+      {},                                                      // no --url
+      {"--url"},                                               // missing value
+      {"--url", "http://a/ws/x"},                              // wrong scheme
+      {"--url", "ws://a/ws/x", "-c", "0"},                     // no connections
+      {"--url", "ws://a/ws/x", "-c", "many"},                  // not a number
+      {"--url", "ws://a/ws/x", "--format", "xml"},             // unknown format
+      {"--url", "ws://a/ws/x", "--impl", "a", "--impl", "b"},  // more labels than URLs
       {"--url", "ws://a/ws/x", "--server-pid", "1", "--server-pid", "2"},
-      {"--url", "ws://a/ws/x", "--streams", "b@trade"},            // streams twice
-      {"--url", "ws://a", "--subscribe"},                          // nothing to subscribe
-      {"--url", "ws://a", "--symbols-file", "/nonexistent"},       // unreadable file
+      {"--url", "ws://a/ws/x", "--streams", "b@trade"},       // streams twice
+      {"--url", "ws://a", "--subscribe"},                     // nothing to subscribe
+      {"--url", "ws://a", "--symbols-file", "/nonexistent"},  // unreadable file
       {"--url", "ws://a", "--cpu", "x"},
       {"--url", "ws://a", "--cpu", "3-1"},
       {"--url", "ws://a", "--time-unit", "s"},

@@ -105,9 +105,9 @@ TEST_F(MessageProcessorTest, SpotBookTickerHasMidPriceAndNoEventTime) {
 }
 
 TEST_F(MessageProcessorTest, FuturesBookTickerWithEventType) {
-  const MarketEvent& ev =
-      only_event(R"({"e":"bookTicker","u":400900217,"E":1568014460893,"T":1568014460891,"s":"BNBUSDT",)"
-                 R"("b":"25.35190000","B":"31.21000000","a":"25.36520000","A":"40.66000000"})");
+  const MarketEvent& ev = only_event(
+      R"({"e":"bookTicker","u":400900217,"E":1568014460893,"T":1568014460891,"s":"BNBUSDT",)"
+      R"("b":"25.35190000","B":"31.21000000","a":"25.36520000","A":"40.66000000"})");
   EXPECT_EQ(ev.kind, EventKind::book_ticker);
   EXPECT_TRUE(ev.has_event_time);
   EXPECT_EQ(ev.event_time, 1568014460893u);
@@ -148,10 +148,10 @@ TEST_F(MessageProcessorTest, OtherEventsAreMarketMessagesWithoutPrice) {
 
 TEST_F(MessageProcessorTest, MalformedInputIsCountedNotFatal) {
   for (const std::string& bad : {std::string("not json at all"), std::string(R"({"e":"trade","E":)"),
-                                std::string(R"({"e":"trade","E":"soon","s":"X"})"), std::string("42"),
-                                std::string(""), std::string(R"({"stream":"x","data":7})"),
-                                std::string(R"([1,2,3])"), std::string(R"({"e":"kline","k":"oops"})"),
-                                std::string("\x01\x02\xff\xfe"), std::string(R"({"e":)") + std::string(500, '[')}) {
+                                 std::string(R"({"e":"trade","E":"soon","s":"X"})"), std::string("42"), std::string(""),
+                                 std::string(R"({"stream":"x","data":7})"), std::string(R"([1,2,3])"),
+                                 std::string(R"({"e":"kline","k":"oops"})"), std::string("\x01\x02\xff\xfe"),
+                                 std::string(R"({"e":)") + std::string(500, '[')}) {
     EXPECT_EQ(processor_.process_copy(bad), MessageClass::malformed) << bad;
     EXPECT_TRUE(processor_.events().empty());
   }

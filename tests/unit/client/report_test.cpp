@@ -61,10 +61,29 @@ TEST(Report, JsonHoldsEveryField) {
   const auto& targets = root.at("targets").as_array();
   ASSERT_EQ(targets.size(), 2u);
   const auto& t = targets[1].as_object();
-  for (const char* key : {"impl", "url", "connections", "connections_up_end", "messages", "bytes", "messages_per_second",
-                          "megabytes_per_second", "per_connection", "latency_ms", "event_time_in_milliseconds",
-                          "without_event_time", "lost", "duplicates", "connect_errors", "drops", "errors",
-                          "reconnects", "control_messages", "malformed", "first_error", "server", "top_movers",
+  for (const char* key : {"impl",
+                          "url",
+                          "connections",
+                          "connections_up_end",
+                          "messages",
+                          "bytes",
+                          "messages_per_second",
+                          "megabytes_per_second",
+                          "per_connection",
+                          "latency_ms",
+                          "event_time_in_milliseconds",
+                          "without_event_time",
+                          "lost",
+                          "duplicates",
+                          "connect_errors",
+                          "drops",
+                          "errors",
+                          "reconnects",
+                          "control_messages",
+                          "malformed",
+                          "first_error",
+                          "server",
+                          "top_movers",
                           "ratio_to_first"}) {
     EXPECT_TRUE(t.contains(key)) << key;
   }

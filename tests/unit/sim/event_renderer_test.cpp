@@ -84,16 +84,16 @@ TEST_F(EventRendererTest, SpotBookTickerMatchesBinancesExample) {
   event_.kind = StreamKind::book_ticker;
   event_.id = 400900217;
   render_event(event_, kSpotMs, out_);
-  EXPECT_EQ(out_, R"({"u":400900217,"s":"BNBUSDT","b":"25.35190000","B":"31.21000000","a":"25.36520000","A":"40.66000000"})");
+  EXPECT_EQ(out_,
+            R"({"u":400900217,"s":"BNBUSDT","b":"25.35190000","B":"31.21000000","a":"25.36520000","A":"40.66000000"})");
 }
 
 TEST_F(EventRendererTest, FuturesBookTickerHasEventAndTransactionTimes) {
   event_.kind = StreamKind::book_ticker;
   event_.id = 400900217;
   render_event(event_, kFuturesMs, out_);
-  EXPECT_EQ(out_,
-            R"({"e":"bookTicker","u":400900217,"E":1672515782136,"T":1672515782136,"s":"BNBUSDT",)"
-            R"("b":"25.3519","B":"31.21","a":"25.3652","A":"40.66"})");
+  EXPECT_EQ(out_, R"({"e":"bookTicker","u":400900217,"E":1672515782136,"T":1672515782136,"s":"BNBUSDT",)"
+                  R"("b":"25.3519","B":"31.21","a":"25.3652","A":"40.66"})");
 }
 
 TEST_F(EventRendererTest, SpotTradeExactly) {
@@ -127,8 +127,7 @@ TEST_F(EventRendererTest, TradeAndAggTradeFieldOrder) {
   EXPECT_EQ(agg.at("e").as_string(), "aggTrade");
   EXPECT_EQ(agg.at("f").as_int64(), 7);
   EXPECT_EQ(agg.at("l").as_int64(), 9);
-  EXPECT_EQ(keys(render(StreamKind::agg_trade, kFuturesMs)),
-            (Keys{"e", "E", "s", "a", "p", "q", "f", "l", "T", "m"}));
+  EXPECT_EQ(keys(render(StreamKind::agg_trade, kFuturesMs)), (Keys{"e", "E", "s", "a", "p", "q", "f", "l", "T", "m"}));
 }
 
 TEST_F(EventRendererTest, KlineShapeAndValues) {
@@ -172,8 +171,8 @@ TEST_F(EventRendererTest, KlineShapeAndValues) {
 
 TEST_F(EventRendererTest, TickerShapes) {
   const auto spot = render(StreamKind::ticker, kSpotMs);
-  EXPECT_EQ(keys(spot), (Keys{"e", "E", "s", "p", "P", "w", "x", "c", "Q", "b", "B", "a", "A", "o", "h", "l", "v",
-                              "q", "O", "C", "F", "L", "n"}));
+  EXPECT_EQ(keys(spot), (Keys{"e", "E", "s", "p", "P", "w", "x", "c", "Q", "b", "B", "a",
+                              "A", "o", "h", "l", "v", "q", "O", "C", "F", "L", "n"}));
   EXPECT_EQ(spot.at("e").as_string(), "24hrTicker");
   EXPECT_EQ(spot.at("p").as_string(), "0.35190000");
   EXPECT_EQ(spot.at("P").as_string(), "1.408");
@@ -271,7 +270,8 @@ TEST(EventRendererShutdown, BothTimeUnits) {
 
 TEST(EventRendererMalformed, EachKindIsBrokenAsAdvertised) {
   const std::string stream = "btcusdt@trade";
-  const std::string payload = R"({"e":"trade","E":1672515782136,"s":"BTCUSDT","t":1,"p":"1.0","q":"1.0","T":1,"m":true,"M":true})";
+  const std::string payload =
+      R"({"e":"trade","E":1672515782136,"s":"BTCUSDT","t":1,"p":"1.0","q":"1.0","T":1,"m":true,"M":true})";
   std::string out;
   for (bool combined : {false, true}) {
     render_malformed(MalformedKind::truncated_json, stream, payload, combined, kNowUs, TimeUnit::millisecond, out);
@@ -281,8 +281,7 @@ TEST(EventRendererMalformed, EachKindIsBrokenAsAdvertised) {
     render_malformed(MalformedKind::not_json, stream, payload, combined, kNowUs, TimeUnit::millisecond, out);
     EXPECT_FALSE(is_json(out)) << out;
 
-    render_malformed(MalformedKind::unsubscribed_stream, stream, payload, combined, kNowUs, TimeUnit::millisecond,
-                     out);
+    render_malformed(MalformedKind::unsubscribed_stream, stream, payload, combined, kNowUs, TimeUnit::millisecond, out);
     const auto other = parse(out).as_object();
     if (combined) {
       EXPECT_EQ(other.at("stream").as_string(), "nosuchusdt@trade");
@@ -342,7 +341,8 @@ TEST(EventRendererModel, EveryKindEveryFormatIsValidJson) {
   render_event(ev, kSpotMs, out);
   const auto* data = out.data();
   const auto capacity = out.capacity();
-  for (int i = 0; i < 100; ++i) render_event(model.advance(streams[static_cast<std::size_t>(i) % streams.size()], kNowUs), kSpotMs, out);
+  for (int i = 0; i < 100; ++i)
+    render_event(model.advance(streams[static_cast<std::size_t>(i) % streams.size()], kNowUs), kSpotMs, out);
   EXPECT_EQ(out.data(), data);
   EXPECT_EQ(out.capacity(), capacity);
 }

@@ -274,10 +274,10 @@ TEST(KlineTimes, WeeksStartOnMonday) {
 }
 
 TEST(KlineTimes, MonthsFollowTheCalendar) {
-  const std::int64_t nov1 = 1'698'796'800LL * kSecond;   // 2023-11-01
-  const std::int64_t dec1 = 1'701'388'800LL * kSecond;   // 2023-12-01
-  const std::int64_t feb1 = 1'706'745'600LL * kSecond;   // 2024-02-01
-  const std::int64_t mar1 = 1'709'251'200LL * kSecond;   // 2024-03-01 (leap February)
+  const std::int64_t nov1 = 1'698'796'800LL * kSecond;  // 2023-11-01
+  const std::int64_t dec1 = 1'701'388'800LL * kSecond;  // 2023-12-01
+  const std::int64_t feb1 = 1'706'745'600LL * kSecond;  // 2024-02-01
+  const std::int64_t mar1 = 1'709'251'200LL * kSecond;  // 2024-03-01 (leap February)
   EXPECT_EQ(kline_open_time_us(KlineInterval::mo1, kStart), nov1);
   EXPECT_EQ(kline_close_time_us(KlineInterval::mo1, nov1), dec1 - 1);
   EXPECT_EQ(kline_open_time_us(KlineInterval::mo1, mar1 - 1), feb1);

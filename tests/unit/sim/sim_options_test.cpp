@@ -103,8 +103,8 @@ TEST(SimOptions, BadSymbolsAreUsageErrorsNamingFileAndLine) {
 }
 
 TEST(SimOptions, NumbersAreDecimalAndInRange) {
-  auto o = parse_ok({"--plain", "--rate", "2000000", "--seed", "18446744073709551615",
-                     "--max-streams-per-connection", "200"});
+  auto o = parse_ok(
+      {"--plain", "--rate", "2000000", "--seed", "18446744073709551615", "--max-streams-per-connection", "200"});
   EXPECT_EQ(o.rate, 2'000'000u);
   EXPECT_EQ(o.seed, 18446744073709551615ULL);
   EXPECT_EQ(o.max_streams_per_connection, 200u);
@@ -117,8 +117,7 @@ TEST(SimOptions, NumbersAreDecimalAndInRange) {
 }
 
 TEST(SimOptions, DurationsInSeconds) {
-  const auto o = parse_ok({"--plain", "--ping-interval", "0.5", "--pong-timeout", "2", "--max-connection-age",
-                           "3600"});
+  const auto o = parse_ok({"--plain", "--ping-interval", "0.5", "--pong-timeout", "2", "--max-connection-age", "3600"});
   EXPECT_EQ(o.ping_interval, std::chrono::milliseconds(500));
   EXPECT_EQ(o.pong_timeout, seconds(2));
   EXPECT_EQ(o.faults.max_connection_age, seconds(3600));
@@ -130,10 +129,11 @@ TEST(SimOptions, DurationsInSeconds) {
 }
 
 TEST(SimOptions, EveryFaultFlag) {
-  const auto o = parse_ok({"--plain", "--drop-every", "30", "--drop-after-events", "1000", "--stall-after", "5",
-                           "--stall-for", "0", "--shutdown-after", "120", "--malformed-every", "50", "--refuse-for",
-                           "2.5", "--refuse-first", "3", "--skip-every", "100", "--max-connection-age", "600",
-                           "--fault-target-path", "/market"});
+  const auto o = parse_ok(
+      {"--plain", "--drop-every",         "30",  "--drop-after-events", "1000",   "--stall-after",
+       "5",       "--stall-for",          "0",   "--shutdown-after",    "120",    "--malformed-every",
+       "50",      "--refuse-for",         "2.5", "--refuse-first",      "3",      "--skip-every",
+       "100",     "--max-connection-age", "600", "--fault-target-path", "/market"});
   const auto& f = o.faults;
   EXPECT_EQ(f.drop_every, seconds(30));
   EXPECT_EQ(f.drop_after_events, 1000u);

@@ -43,12 +43,10 @@ TEST_F(StreamSpecTest, CarriesNameSymbolAndIndex) {
 
 TEST_F(StreamSpecTest, EveryKlineInterval) {
   const std::pair<const char*, KlineInterval> cases[] = {
-      {"1s", KlineInterval::s1},   {"1m", KlineInterval::m1},   {"3m", KlineInterval::m3},
-      {"5m", KlineInterval::m5},   {"15m", KlineInterval::m15}, {"30m", KlineInterval::m30},
-      {"1h", KlineInterval::h1},   {"2h", KlineInterval::h2},   {"4h", KlineInterval::h4},
-      {"6h", KlineInterval::h6},   {"8h", KlineInterval::h8},   {"12h", KlineInterval::h12},
-      {"1d", KlineInterval::d1},   {"3d", KlineInterval::d3},   {"1w", KlineInterval::w1},
-      {"1M", KlineInterval::mo1},
+      {"1s", KlineInterval::s1},   {"1m", KlineInterval::m1},   {"3m", KlineInterval::m3}, {"5m", KlineInterval::m5},
+      {"15m", KlineInterval::m15}, {"30m", KlineInterval::m30}, {"1h", KlineInterval::h1}, {"2h", KlineInterval::h2},
+      {"4h", KlineInterval::h4},   {"6h", KlineInterval::h6},   {"8h", KlineInterval::h8}, {"12h", KlineInterval::h12},
+      {"1d", KlineInterval::d1},   {"3d", KlineInterval::d3},   {"1w", KlineInterval::w1}, {"1M", KlineInterval::mo1},
   };
   for (const auto& [text, interval] : cases) {
     const auto spec = parse_ok(std::string("btcusdt@kline_") + text);
@@ -146,9 +144,9 @@ TEST(StreamSpecRouting, UsdmEndpointForEachKind) {
 }
 
 TEST(StreamSpecRouting, SpotServesAllButMarkPrice) {
-  for (auto kind : {StreamKind::trade, StreamKind::agg_trade, StreamKind::kline, StreamKind::book_ticker,
-                    StreamKind::mini_ticker, StreamKind::ticker, StreamKind::partial_depth,
-                    StreamKind::all_mini_tickers}) {
+  for (auto kind :
+       {StreamKind::trade, StreamKind::agg_trade, StreamKind::kline, StreamKind::book_ticker, StreamKind::mini_ticker,
+        StreamKind::ticker, StreamKind::partial_depth, StreamKind::all_mini_tickers}) {
     EXPECT_TRUE(served_on(kind, Endpoint::spot)) << to_string(kind);
   }
   EXPECT_FALSE(served_on(StreamKind::mark_price, Endpoint::spot));

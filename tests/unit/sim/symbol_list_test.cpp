@@ -61,8 +61,7 @@ TEST(SymbolList, EmptySymbolAfterPrefixIsAnError) {
 }
 
 TEST(SymbolList, FileWithoutSymbolsIsAnError) {
-  EXPECT_NE(error_of([] { SymbolList::from_text("# nothing\n\n", "empty.txt"); }).find("empty.txt"),
-            std::string::npos);
+  EXPECT_NE(error_of([] { SymbolList::from_text("# nothing\n\n", "empty.txt"); }).find("empty.txt"), std::string::npos);
 }
 
 TEST(SymbolList, ReadsTheStudysPairFile) {

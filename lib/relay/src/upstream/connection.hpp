@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <string>
 
-#include "upstream/end_reason.hpp"
 #include "tickrelay/wire/asio.hpp"
+#include "upstream/end_reason.hpp"
 
 namespace tickrelay::upstream {
 
@@ -20,10 +20,10 @@ struct ConnectionTarget {
 };
 
 struct ConnectionTimeouts {
-  double connect_seconds = 10;        // resolve + TCP + TLS + WebSocket handshake
-  double stall_seconds = 60;          // no data and no ping for this long
+  double connect_seconds = 10;  // resolve + TCP + TLS + WebSocket handshake
+  double stall_seconds = 60;    // no data and no ping for this long
   std::size_t max_message_bytes = 4 << 20;
-  double messages_per_second = 4;     // pace of our SUBSCRIBE / UNSUBSCRIBE
+  double messages_per_second = 4;  // pace of our SUBSCRIBE / UNSUBSCRIBE
 };
 
 class Connection {

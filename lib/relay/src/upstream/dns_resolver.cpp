@@ -151,8 +151,10 @@ struct DnsResolver::Impl {
     if (result != nullptr) ares_freeaddrinfo(result);
     if (status == ARES_EDESTRUCTION) return;
     error_code ec;
-    if (status != ARES_SUCCESS) ec = error_code(status, ares_category());
-    else if (endpoints.empty()) ec = error_code(ARES_ENODATA, ares_category());
+    if (status != ARES_SUCCESS)
+      ec = error_code(status, ares_category());
+    else if (endpoints.empty())
+      ec = error_code(ARES_ENODATA, ares_category());
     // Complete from the loop, not from inside c-ares's processing.
     net::post(query->impl->ioc, [handler = std::move(query->handler), ec, endpoints = std::move(endpoints)]() {
       handler(ec, endpoints);
@@ -167,9 +169,8 @@ void DnsResolver::resolve(const std::string& host, unsigned short port, Handler 
   error_code ec;
   const auto address = net::ip::make_address(host, ec);
   if (!ec) {
-    net::post(impl_->ioc, [handler = std::move(handler), endpoint = tcp::endpoint(address, port)] {
-      handler({}, {endpoint});
-    });
+    net::post(impl_->ioc,
+              [handler = std::move(handler), endpoint = tcp::endpoint(address, port)] { handler({}, {endpoint}); });
     return;
   }
   ares_addrinfo_hints hints{};

@@ -32,8 +32,9 @@ relay::ParsedFrame::Type Ingest::process(std::uint64_t connection, const char* d
     case fanout::SequenceField::agg_trade_id: gap_id = parsed.agg_id; break;
     case fanout::SequenceField::none: break;
   }
-  const std::int64_t sequence =
-      parsed.trade_id >= 0 ? parsed.trade_id : parsed.agg_id >= 0 ? parsed.agg_id : parsed.update_id;
+  const std::int64_t sequence = parsed.trade_id >= 0 ? parsed.trade_id
+                                : parsed.agg_id >= 0 ? parsed.agg_id
+                                                     : parsed.update_id;
   auto& gaps = counters_.upstream_gaps[static_cast<std::size_t>(kind)];
   if (sequencer_.observe(stream, connection, EventKey{parsed.event_time, sequence}, gap_id, gaps) ==
       StreamSequencer::Verdict::duplicate) {
@@ -49,7 +50,7 @@ relay::ParsedFrame::Type Ingest::process(std::uint64_t connection, const char* d
     counters_.upstream_event_lag.observe(static_cast<double>(std::max<std::int64_t>(0, now_us - event_us)) / 1e6);
   }
   router_.publish(fanout::Frame::from_envelope(std::string_view(data, size), parsed.data_offset, parsed.data_size,
-                                              stream, event_us, received));
+                                               stream, event_us, received));
   return parsed.type;
 }
 

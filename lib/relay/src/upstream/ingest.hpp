@@ -24,8 +24,8 @@ class Ingest {
 
   // [data, data + capacity) is readable (the parser's padding). Returns what
   // the message was, so the shard can react to events and serverShutdown.
-  relay::ParsedFrame::Type process(std::uint64_t connection, const char* data, std::size_t size,
-                                   std::size_t capacity, Clock::time_point received);
+  relay::ParsedFrame::Type process(std::uint64_t connection, const char* data, std::size_t size, std::size_t capacity,
+                                   Clock::time_point received);
   // Streams without event keys follow one connection; when it ends another
   // may take over.
   void connection_closed(std::uint64_t connection);

@@ -28,8 +28,8 @@ ReloadPlan plan_reload(const std::vector<config::UpstreamConfig>& running,
   ReloadPlan plan;
   std::vector<bool> handled(next.size(), false);
   for (const auto& old : running) {
-    const auto found =
-        std::find_if(next.begin(), next.end(), [&](const config::UpstreamConfig& c) { return c.name == old.name; });
+    const auto found = std::find_if(next.begin(), next.end(),
+                                    [&](const config::UpstreamConfig& c) { return c.name == old.name; });
     const auto index = static_cast<std::size_t>(found - next.begin());
     if (found == next.end() || !same_link(old, *found)) {
       ReloadPlan::Stop stop{old.name, {}};

@@ -20,10 +20,10 @@ struct ReloadPlan {
   };
   struct Keep {
     std::string name;
-    std::size_t config = 0;            // index into the new configs
-    std::vector<std::string> add;      // in the new config's order
-    std::vector<std::string> remove;   // in the running config's order
-    bool limits_changed = false;       // rate window, backoff, timeouts, age
+    std::size_t config = 0;           // index into the new configs
+    std::vector<std::string> add;     // in the new config's order
+    std::vector<std::string> remove;  // in the running config's order
+    bool limits_changed = false;      // rate window, backoff, timeouts, age
   };
   std::vector<Stop> stop;
   std::vector<std::size_t> start;  // indices into the new configs, in order

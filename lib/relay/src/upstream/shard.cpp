@@ -23,8 +23,8 @@ constexpr std::size_t kStreamsPerSubscribe = 200;
 }  // namespace
 
 Shard::Shard(net::io_context& ioc, ConnectionFactory& factory, Ingest& ingest, const UpstreamLink& link,
-             RateWindow& opens, ReconnectCounts& reconnects, Backoff backoff, spdlog::logger& log,
-             std::size_t index, std::string path, std::vector<std::string> streams, std::function<void()> on_idle)
+             RateWindow& opens, ReconnectCounts& reconnects, Backoff backoff, spdlog::logger& log, std::size_t index,
+             std::string path, std::vector<std::string> streams, std::function<void()> on_idle)
     : factory_(factory),
       ingest_(ingest),
       link_(link),
@@ -68,8 +68,8 @@ void Shard::open(bool replacement) {
     // Binance bans IPs that open connections too fast: wait for the window.
     if (!pending_open_) {
       pending_open_ = true;
-      log_.info("upstream connection deferred by the connection-rate limit upstream={} shard={} wait={}ms",
-                link_.name, index_, std::chrono::duration_cast<std::chrono::milliseconds>(allowed - now).count());
+      log_.info("upstream connection deferred by the connection-rate limit upstream={} shard={} wait={}ms", link_.name,
+                index_, std::chrono::duration_cast<std::chrono::milliseconds>(allowed - now).count());
     }
     open_timer_.expires_at(allowed);
     open_timer_.async_wait([weak = weak_from_this()](error_code ec) {
@@ -91,8 +91,9 @@ void Shard::open(bool replacement) {
   auto conn = factory_.make(std::move(spec), static_cast<Connection::Observer&>(*this));
   for (std::size_t i = 0; i < overflow.size(); i += kStreamsPerSubscribe) {
     const auto last = std::min(overflow.size(), i + kStreamsPerSubscribe);
-    conn->send_text(request("SUBSCRIBE", std::vector<std::string>(overflow.begin() + static_cast<std::ptrdiff_t>(i),
-                                                                  overflow.begin() + static_cast<std::ptrdiff_t>(last))));
+    conn->send_text(
+        request("SUBSCRIBE", std::vector<std::string>(overflow.begin() + static_cast<std::ptrdiff_t>(i),
+                                                      overflow.begin() + static_cast<std::ptrdiff_t>(last))));
   }
   (replacement ? replacement_ : active_) = conn;
   conn->start();
@@ -166,11 +167,9 @@ void Shard::on_message(Connection& connection, const char* data, std::size_t siz
     case Type::server_shutdown:
       if (active_.get() == &connection) begin_rotation(EndReason::server_shutdown);
       return;
-    case Type::event:
-      break;
+    case Type::event: break;
     case Type::response:
-    case Type::malformed:
-      return;
+    case Type::malformed: return;
   }
   // The new connection of a rotation takes over at its first event.
   if (replacement_.get() == &connection) promote_replacement();

@@ -13,10 +13,10 @@
 #include <string>
 #include <vector>
 
+#include "tickrelay/wire/asio.hpp"
 #include "upstream/backoff.hpp"
 #include "upstream/connection.hpp"
 #include "upstream/end_reason.hpp"
-#include "tickrelay/wire/asio.hpp"
 
 namespace spdlog {
 class logger;
@@ -33,9 +33,9 @@ class Shard final : public std::enable_shared_from_this<Shard>, private Connecti
  public:
   // `link`, `opens` and `reconnects` belong to the upstream and outlive the
   // shard. `on_idle` runs when a stopped shard's last connection has ended.
-  Shard(net::io_context& ioc, ConnectionFactory& factory, Ingest& ingest, const UpstreamLink& link,
-        RateWindow& opens, ReconnectCounts& reconnects, Backoff backoff, spdlog::logger& log, std::size_t index,
-        std::string path, std::vector<std::string> streams, std::function<void()> on_idle);
+  Shard(net::io_context& ioc, ConnectionFactory& factory, Ingest& ingest, const UpstreamLink& link, RateWindow& opens,
+        ReconnectCounts& reconnects, Backoff backoff, spdlog::logger& log, std::size_t index, std::string path,
+        std::vector<std::string> streams, std::function<void()> on_idle);
   ~Shard();
   Shard(const Shard&) = delete;
   Shard& operator=(const Shard&) = delete;

@@ -22,18 +22,15 @@ std::optional<std::string_view> route_stream(Product product, StreamKind kind) {
         case StreamKind::diff_depth:
         case StreamKind::avg_price:
         case StreamKind::reference_price:
-        case StreamKind::block_trade:
-          return "";
-        default:
-          return std::nullopt;
+        case StreamKind::block_trade: return "";
+        default: return std::nullopt;
       }
     case Product::usdm_futures:
       switch (kind) {
         case StreamKind::book_ticker:
         case StreamKind::all_book_ticker:
         case StreamKind::partial_depth:
-        case StreamKind::diff_depth:
-          return "/public";
+        case StreamKind::diff_depth: return "/public";
         case StreamKind::agg_trade:
         case StreamKind::kline:
         case StreamKind::continuous_kline:
@@ -47,10 +44,8 @@ std::optional<std::string_view> route_stream(Product product, StreamKind kind) {
         case StreamKind::force_order:
         case StreamKind::all_force_order:
         case StreamKind::contract_info:
-        case StreamKind::asset_index:
-          return "/market";
-        default:
-          return std::nullopt;
+        case StreamKind::asset_index: return "/market";
+        default: return std::nullopt;
       }
     case Product::coinm_futures:
       switch (kind) {
@@ -71,18 +66,15 @@ std::optional<std::string_view> route_stream(Product product, StreamKind kind) {
         case StreamKind::all_force_order:
         case StreamKind::partial_depth:
         case StreamKind::diff_depth:
-        case StreamKind::contract_info:
-          return "";
-        default:
-          return std::nullopt;
+        case StreamKind::contract_info: return "";
+        default: return std::nullopt;
       }
   }
   return std::nullopt;
 }
 
 std::optional<Product> product_for_host(std::string_view host) {
-  if (host == "stream.binance.com" || host == "data-stream.binance.vision" ||
-      host == "stream.testnet.binance.vision")
+  if (host == "stream.binance.com" || host == "data-stream.binance.vision" || host == "stream.testnet.binance.vision")
     return Product::spot;
   if (host == "fstream.binance.com" || host == "stream.binancefuture.com") return Product::usdm_futures;
   if (host == "dstream.binance.com" || host == "dstream.binancefuture.com") return Product::coinm_futures;
@@ -106,12 +98,9 @@ namespace tickrelay::config {
 
 const char* product_name(Product product) {
   switch (product) {
-    case Product::spot:
-      return "spot";
-    case Product::usdm_futures:
-      return "usdm-futures";
-    case Product::coinm_futures:
-      return "coinm-futures";
+    case Product::spot: return "spot";
+    case Product::usdm_futures: return "usdm-futures";
+    case Product::coinm_futures: return "coinm-futures";
   }
   return "?";
 }

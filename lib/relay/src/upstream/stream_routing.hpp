@@ -6,8 +6,8 @@
 #include <optional>
 #include <string_view>
 
-#include "tickrelay/relay/config.hpp"
 #include "tickrelay/fanout/stream_name.hpp"
+#include "tickrelay/relay/config.hpp"
 
 namespace tickrelay::upstream {
 

@@ -11,8 +11,7 @@ StreamSequencer::Verdict StreamSequencer::observe(fanout::StreamId stream, std::
   if (key.comparable()) {
     // An event is new when its (E, id) is past the last delivered one; the
     // overlap of two connections replays only older or equal keys.
-    if (s.last.comparable() &&
-        std::tie(key.event_time, key.sequence) <= std::tie(s.last.event_time, s.last.sequence))
+    if (s.last.comparable() && std::tie(key.event_time, key.sequence) <= std::tie(s.last.event_time, s.last.sequence))
       return Verdict::duplicate;
     s.last = key;
     s.owner = connection;

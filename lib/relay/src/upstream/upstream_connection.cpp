@@ -29,9 +29,9 @@ class UpstreamConnection final : public Connection, public std::enable_shared_fr
  public:
   // `stream_args` build the stream: the io_context, and the TLS context.
   template <class... StreamArgs>
-  UpstreamConnection(net::io_context& ioc, DnsResolver& resolver, ConnectionTarget target,
-                     ConnectionTimeouts timeouts, Observer& observer, spdlog::logger& log, std::uint64_t id,
-                     std::string label, StreamArgs&&... stream_args)
+  UpstreamConnection(net::io_context& ioc, DnsResolver& resolver, ConnectionTarget target, ConnectionTimeouts timeouts,
+                     Observer& observer, spdlog::logger& log, std::uint64_t id, std::string label,
+                     StreamArgs&&... stream_args)
       : resolver_(resolver),
         target_(std::move(target)),
         timeouts_(timeouts),
@@ -90,8 +90,8 @@ class UpstreamConnection final : public Connection, public std::enable_shared_fr
 template <class Stream>
 void UpstreamConnection<Stream>::start() {
   state_ = State::connecting;
-  log_.debug("upstream connecting upstream={} conn={} host={} port={} tls={}", label_, id_, target_.host,
-             target_.port, target_.tls);
+  log_.debug("upstream connecting upstream={} conn={} host={} port={} tls={}", label_, id_, target_.host, target_.port,
+             target_.tls);
   resolver_.resolve(target_.host, target_.port,
                     [self = this->shared_from_this()](error_code ec, std::vector<tcp::endpoint> endpoints) {
                       self->on_resolve(ec, std::move(endpoints));
@@ -132,9 +132,8 @@ void UpstreamConnection<Stream>::on_tls_handshake(error_code ec) {
   if (state_ == State::ended) return;
   if (ec) return end(EndReason::tls_failed, ec);
   const std::string host = target_.host + ":" + std::to_string(target_.port);
-  ws_.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
-    req.set(beast::http::field::user_agent, "tickrelay/" TICKRELAY_VERSION);
-  }));
+  ws_.set_option(websocket::stream_base::decorator(
+      [](websocket::request_type& req) { req.set(beast::http::field::user_agent, "tickrelay/" TICKRELAY_VERSION); }));
   ws_.read_message_max(timeouts_.max_message_bytes);
   ws_.control_callback([this](websocket::frame_type, beast::string_view) {
     // A ping (answered by the library) or pong proves the link is alive.
@@ -159,7 +158,8 @@ void UpstreamConnection<Stream>::on_handshake(error_code ec) {
   state_ = State::open;
   last_activity_ = Clock::now();
   log_.info("upstream connected upstream={} conn={} target={}", label_, id_,
-            target_.request_target.size() > 120 ? target_.request_target.substr(0, 117) + "..." : target_.request_target);
+            target_.request_target.size() > 120 ? target_.request_target.substr(0, 117) + "..."
+                                                : target_.request_target);
   arm_stall_timer();
   observer_.on_open(*this);
   if (state_ != State::open) return;
@@ -280,12 +280,13 @@ std::shared_ptr<Connection> make_plain_upstream_connection(net::io_context& ioc,
                                                                  log, id, std::move(label), ioc);
 }
 
-std::shared_ptr<Connection> make_tls_upstream_connection(net::io_context& ioc, DnsResolver& resolver,
-                                                         ssl::context& tls, ConnectionTarget target,
-                                                         ConnectionTimeouts timeouts, Connection::Observer& observer,
-                                                         spdlog::logger& log, std::uint64_t id, std::string label) {
-  return std::make_shared<UpstreamConnection<ssl::stream<beast::tcp_stream>>>(
-      ioc, resolver, std::move(target), timeouts, observer, log, id, std::move(label), ioc, tls);
+std::shared_ptr<Connection> make_tls_upstream_connection(net::io_context& ioc, DnsResolver& resolver, ssl::context& tls,
+                                                         ConnectionTarget target, ConnectionTimeouts timeouts,
+                                                         Connection::Observer& observer, spdlog::logger& log,
+                                                         std::uint64_t id, std::string label) {
+  return std::make_shared<UpstreamConnection<ssl::stream<beast::tcp_stream>>>(ioc, resolver, std::move(target),
+                                                                              timeouts, observer, log, id,
+                                                                              std::move(label), ioc, tls);
 }
 
 }  // namespace tickrelay::upstream

@@ -12,8 +12,8 @@
 #include <memory>
 #include <string>
 
-#include "upstream/connection.hpp"
 #include "tickrelay/wire/asio.hpp"
+#include "upstream/connection.hpp"
 
 namespace spdlog {
 class logger;
@@ -29,9 +29,9 @@ std::shared_ptr<Connection> make_plain_upstream_connection(net::io_context& ioc,
                                                            std::uint64_t id, std::string label);
 
 // `tls` must outlive the connection.
-std::shared_ptr<Connection> make_tls_upstream_connection(net::io_context& ioc, DnsResolver& resolver,
-                                                         ssl::context& tls, ConnectionTarget target,
-                                                         ConnectionTimeouts timeouts, Connection::Observer& observer,
-                                                         spdlog::logger& log, std::uint64_t id, std::string label);
+std::shared_ptr<Connection> make_tls_upstream_connection(net::io_context& ioc, DnsResolver& resolver, ssl::context& tls,
+                                                         ConnectionTarget target, ConnectionTimeouts timeouts,
+                                                         Connection::Observer& observer, spdlog::logger& log,
+                                                         std::uint64_t id, std::string label);
 
 }  // namespace tickrelay::upstream

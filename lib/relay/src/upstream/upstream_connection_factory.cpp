@@ -4,8 +4,7 @@
 
 namespace tickrelay::upstream {
 
-UpstreamConnectionFactory::UpstreamConnectionFactory(net::io_context& ioc, DnsResolver& resolver,
-                                                     spdlog::logger& log)
+UpstreamConnectionFactory::UpstreamConnectionFactory(net::io_context& ioc, DnsResolver& resolver, spdlog::logger& log)
     : ioc_(ioc), resolver_(resolver), log_(log) {}
 
 std::shared_ptr<Connection> UpstreamConnectionFactory::make(ConnectionSpec spec, Connection::Observer& observer) {

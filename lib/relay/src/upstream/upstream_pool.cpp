@@ -69,10 +69,11 @@ void UpstreamPool::launch(Upstream& up) {
   }
   for (const auto& name : up.config.streams) register_stream(name);
   for (auto& spec : up.plan) {
-    up.shards.push_back(std::make_shared<Shard>(
-        ioc_, factory_, ingest_, up.link, up.opens, up.reconnects,
-        Backoff(up.config.reconnect_base_seconds, up.config.reconnect_cap_seconds, uniform_), log_, up.shards.size(),
-        std::move(spec.path), std::move(spec.streams), [this] { on_shard_idle(); }));
+    up.shards.push_back(
+        std::make_shared<Shard>(ioc_, factory_, ingest_, up.link, up.opens, up.reconnects,
+                                Backoff(up.config.reconnect_base_seconds, up.config.reconnect_cap_seconds, uniform_),
+                                log_, up.shards.size(), std::move(spec.path), std::move(spec.streams),
+                                [this] { on_shard_idle(); }));
   }
   up.plan.clear();
   log_.info("upstream starting upstream={} product={} streams={} connections={}", up.config.name,
@@ -127,10 +128,11 @@ void UpstreamPool::add_stream(Upstream& up, const std::string& name) {
       return;
     }
   }
-  auto shard = std::make_shared<Shard>(
-      ioc_, factory_, ingest_, up.link, up.opens, up.reconnects,
-      Backoff(up.config.reconnect_base_seconds, up.config.reconnect_cap_seconds, uniform_), log_, up.shards.size(),
-      path, std::vector<std::string>{name}, [this] { on_shard_idle(); });
+  auto shard = std::make_shared<Shard>(ioc_, factory_, ingest_, up.link, up.opens, up.reconnects,
+                                       Backoff(up.config.reconnect_base_seconds, up.config.reconnect_cap_seconds,
+                                               uniform_),
+                                       log_, up.shards.size(), path, std::vector<std::string>{name},
+                                       [this] { on_shard_idle(); });
   up.shards.push_back(shard);
   if (!stopped_) shard->start();
 }

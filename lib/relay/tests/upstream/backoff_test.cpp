@@ -38,15 +38,15 @@ TEST(Backoff, FullJitterUsesTheDrawLinearly) {
   Backoff b(1, 100, [&] { return draw; });
   EXPECT_DOUBLE_EQ(b.next(), 0.25);  // ceiling 1
   draw = 0.5;
-  EXPECT_DOUBLE_EQ(b.next(), 1.0);   // ceiling 2
+  EXPECT_DOUBLE_EQ(b.next(), 1.0);  // ceiling 2
   draw = 0.75;
-  EXPECT_DOUBLE_EQ(b.next(), 3.0);   // ceiling 4
+  EXPECT_DOUBLE_EQ(b.next(), 3.0);  // ceiling 4
 }
 
 TEST(Backoff, CapLimitsTheCeiling) {
   Backoff b(0.5, 30, [] { return 0.999; });
   for (int i = 0; i < 6; ++i) b.next();  // ceilings 0.5 .. 16
-  EXPECT_DOUBLE_EQ(b.ceiling(), 30);      // 32 capped
+  EXPECT_DOUBLE_EQ(b.ceiling(), 30);     // 32 capped
   for (int i = 0; i < 200; ++i) {
     const double d = b.next();
     EXPECT_LT(d, 30);

@@ -5,8 +5,8 @@
 namespace tickrelay::upstream {
 namespace {
 
-using std::chrono::seconds;
 using std::chrono::milliseconds;
+using std::chrono::seconds;
 using TP = RateWindow::Clock::time_point;
 
 const TP t0 = TP{} + std::chrono::hours(1);

@@ -60,9 +60,7 @@ TEST(ShardPlan, ShardSizesAtTheBoundary) {
   EXPECT_EQ(plan_shards(upstream(config::Product::usdm_futures, {"a@kline_1h", "b@kline_1h"}, 1)).size(), 2u);
 }
 
-TEST(ShardPlan, NoStreamsNoShards) {
-  EXPECT_TRUE(plan_shards(upstream(config::Product::spot, {})).empty());
-}
+TEST(ShardPlan, NoStreamsNoShards) { EXPECT_TRUE(plan_shards(upstream(config::Product::spot, {})).empty()); }
 
 TEST(ShardPlan, MixedFuturesStreamsSplitByPath) {
   const auto shards = plan_shards(upstream(config::Product::usdm_futures,
@@ -78,8 +76,8 @@ TEST(ShardPlan, MixedFuturesStreamsSplitByPath) {
 }
 
 TEST(ShardPlan, PublicFirstWhenSeenFirst) {
-  const auto shards = plan_shards(upstream(config::Product::usdm_futures,
-                                           {"a@bookTicker", "b@bookTicker", "c@bookTicker", "a@kline_1m"}, 2));
+  const auto shards = plan_shards(
+      upstream(config::Product::usdm_futures, {"a@bookTicker", "b@bookTicker", "c@bookTicker", "a@kline_1m"}, 2));
   ASSERT_EQ(shards.size(), 3u);
   EXPECT_EQ(shards[0].path, "/public");
   EXPECT_EQ(shards[0].streams, (Streams{"a@bookTicker", "b@bookTicker"}));

@@ -26,27 +26,27 @@ TEST(StreamRouting, UsdmFuturesBookStreamsGoToPublic) {
 }
 
 TEST(StreamRouting, UsdmFuturesMarketStreamsGoToMarket) {
-  for (auto s : {"btcusdt@kline_1h", "btcusdt@aggTrade", "btcusdt_perpetual@continuousKline_1m",
-                 "btcusdt@markPriceKline_1m", "btcusdt@indexPriceKline_1m", "btcusdt@miniTicker", "!miniTicker@arr",
-                 "btcusdt@ticker", "!ticker@arr", "btcusdt@markPrice", "btcusdt@markPrice@1s", "!markPrice@arr",
-                 "!markPrice@arr@1s", "btcusdt@forceOrder", "!forceOrder@arr", "!contractInfo", "!assetIndex@arr",
-                 "btcusdt@assetIndex"}) {
+  for (auto s :
+       {"btcusdt@kline_1h", "btcusdt@aggTrade", "btcusdt_perpetual@continuousKline_1m", "btcusdt@markPriceKline_1m",
+        "btcusdt@indexPriceKline_1m", "btcusdt@miniTicker", "!miniTicker@arr", "btcusdt@ticker", "!ticker@arr",
+        "btcusdt@markPrice", "btcusdt@markPrice@1s", "!markPrice@arr", "!markPrice@arr@1s", "btcusdt@forceOrder",
+        "!forceOrder@arr", "!contractInfo", "!assetIndex@arr", "btcusdt@assetIndex"}) {
     EXPECT_EQ(route(Product::usdm_futures, s), "/market") << s;
   }
 }
 
 TEST(StreamRouting, UsdmFuturesDoesNotServeSpotOnlyKinds) {
-  for (auto s : {"btcusdt@trade", "btcusdt@avgPrice", "btcusdt@ticker_1h", "bnbbtc@blockTrade",
-                 "bazusd@referencePrice", "btcusd@indexPrice"}) {
+  for (auto s : {"btcusdt@trade", "btcusdt@avgPrice", "btcusdt@ticker_1h", "bnbbtc@blockTrade", "bazusd@referencePrice",
+                 "btcusd@indexPrice"}) {
     EXPECT_EQ(route(Product::usdm_futures, s), "<not served>") << s;
   }
 }
 
 TEST(StreamRouting, SpotServesEverythingFromTheRoot) {
-  for (auto s : {"btcusdt@trade", "btcusdt@aggTrade", "btcusdt@kline_1h", "btcusdt@kline_1h@+08:00",
-                 "btcusdt@miniTicker", "!miniTicker@arr", "btcusdt@ticker", "btcusdt@ticker_4h", "!ticker@arr",
-                 "!ticker_1d@arr", "btcusdt@bookTicker", "btcusdt@depth10", "btcusdt@depth@100ms", "btcusdt@avgPrice",
-                 "bazusd@referencePrice", "bnbbtc@blockTrade"}) {
+  for (auto s :
+       {"btcusdt@trade", "btcusdt@aggTrade", "btcusdt@kline_1h", "btcusdt@kline_1h@+08:00", "btcusdt@miniTicker",
+        "!miniTicker@arr", "btcusdt@ticker", "btcusdt@ticker_4h", "!ticker@arr", "!ticker_1d@arr", "btcusdt@bookTicker",
+        "btcusdt@depth10", "btcusdt@depth@100ms", "btcusdt@avgPrice", "bazusd@referencePrice", "bnbbtc@blockTrade"}) {
     EXPECT_EQ(route(Product::spot, s), "") << s;
   }
 }
@@ -60,11 +60,11 @@ TEST(StreamRouting, SpotDoesNotServeFuturesKinds) {
 }
 
 TEST(StreamRouting, CoinmServesFromTheRoot) {
-  for (auto s : {"btcusd_perp@aggTrade", "btcusd@indexPrice", "btcusd_perp@markPrice", "!markPrice@arr",
-                 "btcusd_perp@kline_1m", "btcusd_perpetual@continuousKline_1m", "btcusd@indexPriceKline_1m",
-                 "btcusd_perp@miniTicker", "!miniTicker@arr", "btcusd_perp@ticker", "!ticker@arr",
-                 "btcusd_perp@bookTicker", "!bookTicker", "btcusd_perp@forceOrder", "!forceOrder@arr",
-                 "btcusd_perp@depth5", "btcusd_perp@depth@100ms", "!contractInfo"}) {
+  for (auto s :
+       {"btcusd_perp@aggTrade", "btcusd@indexPrice", "btcusd_perp@markPrice", "!markPrice@arr", "btcusd_perp@kline_1m",
+        "btcusd_perpetual@continuousKline_1m", "btcusd@indexPriceKline_1m", "btcusd_perp@miniTicker", "!miniTicker@arr",
+        "btcusd_perp@ticker", "!ticker@arr", "btcusd_perp@bookTicker", "!bookTicker", "btcusd_perp@forceOrder",
+        "!forceOrder@arr", "btcusd_perp@depth5", "btcusd_perp@depth@100ms", "!contractInfo"}) {
     EXPECT_EQ(route(Product::coinm_futures, s), "") << s;
   }
   for (auto s : {"btcusd_perp@trade", "btcusd_perp@avgPrice", "btcusd_perp@ticker_1h", "!assetIndex@arr"}) {

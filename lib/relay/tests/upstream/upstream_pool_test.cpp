@@ -39,8 +39,8 @@ class UpstreamPoolTest : public ::testing::Test {
   fanout::RelayCounters counters_;
   spdlog::logger log_{"test", std::make_shared<spdlog::sinks::null_sink_st>()};
   test::FakeConnectionFactory factory_;
-  UpstreamPool pool_{ioc_, factory_, router_, counters_, log_, [](fanout::StreamKind) { return false; },
-                     [] { return 0.0; }};
+  UpstreamPool pool_{
+      ioc_, factory_, router_, counters_, log_, [](fanout::StreamKind) { return false; }, [] { return 0.0; }};
 };
 
 TEST_F(UpstreamPoolTest, ShardsOpenThroughTheFactoryAndMessagesReachTheRouter) {

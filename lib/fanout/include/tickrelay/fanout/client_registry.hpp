@@ -13,10 +13,10 @@
 #include <unordered_set>
 #include <vector>
 
-#include "tickrelay/fanout/server_config.hpp"
 #include "tickrelay/fanout/relay_counters.hpp"
-#include "tickrelay/wire/asio.hpp"
 #include "tickrelay/fanout/router.hpp"
+#include "tickrelay/fanout/server_config.hpp"
+#include "tickrelay/wire/asio.hpp"
 
 namespace spdlog {
 class logger;
@@ -36,7 +36,8 @@ class ClientRegistry {
    public:
     Admission() = default;
     Admission(ClientRegistry* registry, net::ip::address address) : registry_(registry), address_(address) {}
-    Admission(Admission&& other) noexcept : registry_(std::exchange(other.registry_, nullptr)), address_(other.address_) {}
+    Admission(Admission&& other) noexcept
+        : registry_(std::exchange(other.registry_, nullptr)), address_(other.address_) {}
     Admission& operator=(Admission&& other) noexcept;
     Admission(const Admission&) = delete;
     Admission& operator=(const Admission&) = delete;
@@ -49,8 +50,8 @@ class ClientRegistry {
     net::ip::address address_;
   };
 
-  ClientRegistry(net::io_context& ioc, const ServerConfig& config, fanout::Router& router,
-                 StreamCatalog& catalog, fanout::RelayCounters& counters, spdlog::logger& log);
+  ClientRegistry(net::io_context& ioc, const ServerConfig& config, fanout::Router& router, StreamCatalog& catalog,
+                 fanout::RelayCounters& counters, spdlog::logger& log);
 
   // An admission, or why the client is refused.
   std::optional<Admission> admit(const net::ip::address& address, fanout::RefusalReason& refusal);

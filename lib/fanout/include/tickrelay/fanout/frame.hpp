@@ -70,7 +70,7 @@ class Frame {
   StreamId stream_ = kNoStream;
   std::uint32_t envelope_size_ = 0;  // header + envelope payload
   std::uint32_t raw_begin_ = 0;
-  std::uint32_t raw_size_ = 0;       // header + raw payload
+  std::uint32_t raw_size_ = 0;  // header + raw payload
   std::uint8_t envelope_header_ = 0;
   std::uint8_t raw_header_ = 0;
   std::int64_t event_time_us_ = 0;

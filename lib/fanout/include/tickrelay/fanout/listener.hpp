@@ -38,5 +38,4 @@ class Listener : public std::enable_shared_from_this<Listener> {
   bool stopped_ = false;
 };
 
-
 }  // namespace tickrelay::fanout

@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "tickrelay/observe/histogram.hpp"
 #include "tickrelay/fanout/stream_name.hpp"
+#include "tickrelay/observe/histogram.hpp"
 
 namespace tickrelay::fanout {
 
@@ -38,17 +38,17 @@ struct RelayCounters {
   std::uint64_t upstream_unknown_stream = 0;  // a stream we did not ask for: skipped
   std::uint64_t upstream_duplicates = 0;      // seen twice during a rotation: dropped
   std::array<std::uint64_t, fanout::kStreamKindCount> upstream_gaps{};
-  observe::Histogram upstream_event_lag;               // now - E at upstream read
+  observe::Histogram upstream_event_lag;  // now - E at upstream read
 
   // Downstream.
   std::uint64_t clients_connected = 0;
   std::uint64_t delivered_messages = 0;
   std::uint64_t delivered_bytes = 0;
-  std::uint64_t client_queue_bytes = 0;       // sum over clients, now
-  std::uint64_t client_requests = 0;          // control messages answered
+  std::uint64_t client_queue_bytes = 0;  // sum over clients, now
+  std::uint64_t client_requests = 0;     // control messages answered
   std::array<std::uint64_t, kDisconnectReasonCount> client_disconnects{};
   std::array<std::uint64_t, kRefusalReasonCount> handshakes_refused{};
-  observe::Histogram relay_latency;                    // upstream read -> client write done
+  observe::Histogram relay_latency;  // upstream read -> client write done
 };
 
 }  // namespace tickrelay::fanout

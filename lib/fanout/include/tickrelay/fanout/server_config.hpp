@@ -16,28 +16,28 @@ struct ServerTls {
 struct ServerConfig {
   std::string listen = "0.0.0.0:8765";
   std::size_t max_clients = 10000;
-  std::size_t max_clients_per_ip = 0;        // 0: no per-address cap
-  std::size_t client_queue_bytes = 4 << 20;  // ~10 s of the study's workload per client
-  std::size_t max_streams_per_client = 1024; // Binance's per-connection cap
-  double client_message_rate = 5;            // Binance: 5 messages a second
+  std::size_t max_clients_per_ip = 0;               // 0: no per-address cap
+  std::size_t client_queue_bytes = 4 << 20;         // ~10 s of the study's workload per client
+  std::size_t max_streams_per_client = 1024;        // Binance's per-connection cap
+  double client_message_rate = 5;                   // Binance: 5 messages a second
   std::size_t max_client_message_bytes = 64 << 10;  // a SUBSCRIBE of 1024 streams fits
-  std::size_t max_request_bytes = 16 << 10;  // handshake request incl. headers
-  std::size_t max_path_bytes = 12 << 10;     // /stream?streams=... for 1024 short names
+  std::size_t max_request_bytes = 16 << 10;         // handshake request incl. headers
+  std::size_t max_path_bytes = 12 << 10;            // /stream?streams=... for 1024 short names
   double handshake_timeout_seconds = 10;
   // A client idle this long is pinged; one that stays silent for the same
   // again is closed.
   double idle_ping_seconds = 30;
-  double shutdown_drain_seconds = 5;         // SIGTERM: time queues get to drain
-  std::string auth_token;                    // empty: no token needed
+  double shutdown_drain_seconds = 5;  // SIGTERM: time queues get to drain
+  std::string auth_token;             // empty: no token needed
   ServerTls tls;
   // What a SUBSCRIBE for a stream the config does not name gets: an error
   // (false), or the relay subscribes upstream on demand (true).
   bool subscribe_on_demand = false;
   // Last-value replay on subscribe, per stream type; trade-like streams are
   // never replayed (a stale trade is not a state).
-  std::map<std::string, bool> replay = {
-      {"kline", true}, {"ticker", true}, {"miniTicker", true}, {"bookTicker", true},
-      {"depth", true}, {"markPrice", true}, {"avgPrice", true}};
+  std::map<std::string, bool> replay = {{"kline", true},      {"ticker", true}, {"miniTicker", true},
+                                        {"bookTicker", true}, {"depth", true},  {"markPrice", true},
+                                        {"avgPrice", true}};
 };
 
 }  // namespace tickrelay::fanout

@@ -15,7 +15,7 @@ class StreamCatalog {
   // `prefix` is the path prefix the client connected under ("", "/market",
   // "/public"); `microsecond` whether it asked for microsecond times.
   virtual fanout::StreamId resolve(std::string_view name, std::string_view prefix, bool microsecond,
-                                  std::string& error) = 0;
+                                   std::string& error) = 0;
 
  protected:
   ~StreamCatalog() = default;

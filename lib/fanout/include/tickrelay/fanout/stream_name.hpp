@@ -12,28 +12,28 @@ namespace tickrelay::fanout {
 enum class StreamKind : std::uint8_t {
   trade,
   agg_trade,
-  kline,                // kline_<interval>, also @+08:00
-  continuous_kline,     // <pair>_<contract>@continuousKline_<interval>
-  index_price_kline,    // futures indexPriceKline_/markPriceKline_
+  kline,              // kline_<interval>, also @+08:00
+  continuous_kline,   // <pair>_<contract>@continuousKline_<interval>
+  index_price_kline,  // futures indexPriceKline_/markPriceKline_
   mini_ticker,
   ticker,
-  rolling_ticker,       // ticker_1h/4h/1d
+  rolling_ticker,  // ticker_1h/4h/1d
   book_ticker,
-  partial_depth,        // depth5/10/20[@100ms]
-  diff_depth,           // depth[@100ms]
-  mark_price,           // markPrice[@1s]
-  index_price,          // COIN-M indexPrice
+  partial_depth,  // depth5/10/20[@100ms]
+  diff_depth,     // depth[@100ms]
+  mark_price,     // markPrice[@1s]
+  index_price,    // COIN-M indexPrice
   avg_price,
   reference_price,
   block_trade,
   force_order,
-  all_mini_ticker,      // !miniTicker@arr
-  all_ticker,           // !ticker@arr, !ticker_<w>@arr
-  all_book_ticker,      // !bookTicker
-  all_mark_price,       // !markPrice@arr[@1s]
-  all_force_order,      // !forceOrder@arr
-  contract_info,        // !contractInfo
-  asset_index,          // !assetIndex@arr, <symbol>@assetIndex
+  all_mini_ticker,  // !miniTicker@arr
+  all_ticker,       // !ticker@arr, !ticker_<w>@arr
+  all_book_ticker,  // !bookTicker
+  all_mark_price,   // !markPrice@arr[@1s]
+  all_force_order,  // !forceOrder@arr
+  contract_info,    // !contractInfo
+  asset_index,      // !assetIndex@arr, <symbol>@assetIndex
   count_
 };
 

@@ -10,9 +10,8 @@ namespace tickrelay::observe {
 
 class Histogram {
  public:
-  static constexpr std::array<double, 19> kBounds = {1e-5,  2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3,
-                                                     2.5e-3, 5e-3,  1e-2, 2.5e-2, 5e-2,  0.1,  0.25,
-                                                     0.5,   1,     2.5,  5,    10};
+  static constexpr std::array<double, 19> kBounds = {1e-5,   2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2,
+                                                     2.5e-2, 5e-2,   0.1,  0.25, 0.5,    1,    2.5,  5,      10};
 
   void observe(double seconds) {
     const auto it = std::lower_bound(kBounds.begin(), kBounds.end(), seconds);

@@ -1,7 +1,7 @@
 #pragma once
+#include <sys/types.h>
 #include <cstdint>
 #include <optional>
-#include <sys/types.h>
 
 namespace tickrelay::observe {
 
@@ -9,12 +9,12 @@ namespace tickrelay::observe {
 // what the relay exports about itself and what tickrelay-load samples about the
 // server it measures: the process's figures, never the whole system's.
 struct ProcessSample {
-  double cpu_seconds = 0;          // user + system time, all threads
+  double cpu_seconds = 0;  // user + system time, all threads
   std::uint64_t resident_bytes = 0;
   std::uint64_t virtual_bytes = 0;
   std::uint64_t open_fds = 0;
   std::uint64_t threads = 0;
-  double start_time_seconds = 0;   // since the Unix epoch
+  double start_time_seconds = 0;  // since the Unix epoch
 };
 
 // Reads /proc/<pid>; nullopt when the process is gone or /proc is unreadable.

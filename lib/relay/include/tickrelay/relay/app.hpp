@@ -7,9 +7,9 @@
 #include <string>
 #include <utility>
 
-#include "tickrelay/relay/config.hpp"
-#include "tickrelay/fanout/stream_catalog.hpp"
 #include "tickrelay/fanout/relay_counters.hpp"
+#include "tickrelay/fanout/stream_catalog.hpp"
+#include "tickrelay/relay/config.hpp"
 #include "tickrelay/wire/asio.hpp"
 
 namespace spdlog {
@@ -61,7 +61,7 @@ class App final : private fanout::StreamCatalog {
 
  private:
   fanout::StreamId resolve(std::string_view name, std::string_view prefix, bool microsecond,
-                          std::string& error) override;
+                           std::string& error) override;
   bool replay_for(fanout::StreamKind kind) const;
   void open_listener(const config::ServerConfig& server, bool adopt_systemd_socket);
 

@@ -17,13 +17,13 @@ namespace tickrelay::config {
 enum class Product { spot, usdm_futures, coinm_futures };
 
 struct UpstreamTls {
-  bool verify = true;       // never off unless `verify: false` is written
-  std::string ca_file;      // empty: the system's CA store
+  bool verify = true;   // never off unless `verify: false` is written
+  std::string ca_file;  // empty: the system's CA store
 };
 
 struct UpstreamConfig {
   std::string name;
-  std::string url;          // base URL: scheme, host, port; no stream path
+  std::string url;  // base URL: scheme, host, port; no stream path
   Product product = Product::spot;
   // As written (templates with {symbol}, and literals), kept for reload diffs.
   std::vector<std::string> stream_patterns;

@@ -12,7 +12,7 @@ namespace tickrelay::config {
 class ConfigError : public std::runtime_error {
  public:
   ConfigError(std::string source, int line, std::string key, std::string reason);
-  int line() const { return line_; }          // 1-based; 0 when not tied to a line
+  int line() const { return line_; }  // 1-based; 0 when not tied to a line
   const std::string& key() const { return key_; }
   const std::string& reason() const { return reason_; }
 
@@ -27,8 +27,7 @@ class ConfigError : public std::runtime_error {
 Config load_config_file(const std::string& path);
 
 // The same for YAML text; `base_dir` resolves relative paths.
-Config load_config_string(std::string_view yaml, const std::string& source_name,
-                          const std::string& base_dir);
+Config load_config_string(std::string_view yaml, const std::string& source_name, const std::string& base_dir);
 
 // Parses "30", "30s", "1.5s", "250ms", "5m", "23h50m" into seconds.
 bool parse_duration(std::string_view text, double& seconds);

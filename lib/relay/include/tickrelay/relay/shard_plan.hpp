@@ -11,7 +11,7 @@
 namespace tickrelay::upstream {
 
 struct ShardSpec {
-  std::string path;                  // "", "/market", "/public"
+  std::string path;  // "", "/market", "/public"
   std::vector<std::string> streams;
 };
 
