@@ -9,6 +9,7 @@
 #include "fanout_clients.hpp"
 #include "process_runner.hpp"
 #include "programs.hpp"
+#include "sim_relay_test.hpp"
 #include "ws_test_client.hpp"
 
 namespace tickrelay::test {
@@ -27,17 +28,12 @@ void expect_every_event(const FanoutClients& clients) {
   }
 }
 
-class DownstreamTest : public ::testing::Test {
+class DownstreamTest : public SimRelayTest {
  protected:
   void start(const std::string& server_extra = "", std::vector<std::string> sim_args = {"--rate", "1000"},
              const std::vector<std::string>& streams = {"btcusdt@aggTrade", "ethusdt@aggTrade"}) {
-    sim_args.insert(sim_args.end(), {"--symbols", "btcusdt,ethusdt"});
-    sim_ = start_sim(sim_args);
-    relay_ = start_relay(dir_, sim_upstream(sim_, streams), server_extra);
+    start_sim_and_relay("btcusdt,ethusdt", std::move(sim_args), streams, server_extra);
   }
-  TempDir dir_;
-  Sim sim_;
-  Relay relay_;
 };
 
 TEST_F(DownstreamTest, ThousandClientsEachReceiveEveryEvent) {

@@ -8,6 +8,7 @@
 
 #include "process_runner.hpp"
 #include "programs.hpp"
+#include "sim_relay_test.hpp"
 #include "ws_test_client.hpp"
 
 namespace tickrelay::test {
@@ -30,18 +31,12 @@ bool is_event(const std::string& message) {
   return message.find("\"result\"") == std::string::npos && message.find("\"error\"") == std::string::npos;
 }
 
-class RelayTest : public ::testing::Test {
+class RelayTest : public SimRelayTest {
  protected:
   void start(const std::vector<std::string>& streams, std::vector<std::string> sim_args = {"--rate", "2000"},
              const std::string& server_extra = "") {
-    sim_args.insert(sim_args.end(), {"--symbols", "btcusdt,ethusdt,bnbusdt"});
-    sim_ = start_sim(sim_args);
-    relay_ = start_relay(dir_, sim_upstream(sim_, streams), server_extra);
+    start_sim_and_relay("btcusdt,ethusdt,bnbusdt", std::move(sim_args), streams, server_extra);
   }
-
-  TempDir dir_;
-  Sim sim_;
-  Relay relay_;
 };
 
 TEST_F(RelayTest, FiftyClientsEachReceiveEveryEventInOrder) {
