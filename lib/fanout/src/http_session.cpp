@@ -15,6 +15,7 @@
 #include "client_session.hpp"
 #include "tickrelay/fanout/request_target.hpp"
 #include "tickrelay/fanout/session_hooks.hpp"
+#include "tickrelay/wire/duration.hpp"
 
 namespace tickrelay::fanout {
 namespace {
@@ -33,8 +34,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   }
 
   void run() {
-    deadline_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-        std::chrono::duration<double>(registry_.config().handshake_timeout_seconds)));
+    deadline_.expires_after(wire::to_duration(registry_.config().handshake_timeout_seconds));
     deadline_.async_wait([weak = this->weak_from_this()](error_code ec) {
       if (auto self = weak.lock(); self && !ec) self->close();
     });
