@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 
 #include "tickrelay/fanout/client_session_base.hpp"
+#include "tickrelay/wire/duration.hpp"
 
 namespace tickrelay::fanout {
 
@@ -33,7 +34,17 @@ ClientRegistry::ClientRegistry(net::io_context& ioc, const ServerConfig& config,
       catalog_(catalog),
       counters_(counters),
       log_(log),
-      close_timer_(ioc) {}
+      max_client_lag_(wire::to_duration(config.max_client_lag_seconds)),
+      close_timer_(ioc) {
+  router_.set_batch_listener([this] { flush_dirty(); });
+}
+
+ClientRegistry::~ClientRegistry() { router_.set_batch_listener({}); }
+
+void ClientRegistry::apply(const ServerConfig& config) {
+  config_ = config;
+  max_client_lag_ = wire::to_duration(config.max_client_lag_seconds);
+}
 
 std::optional<ClientRegistry::Admission> ClientRegistry::admit(const net::ip::address& address,
                                                                fanout::RefusalReason& refusal) {
@@ -51,39 +62,50 @@ std::optional<ClientRegistry::Admission> ClientRegistry::admit(const net::ip::ad
   return Admission(this, address);
 }
 
-namespace {
-
-// Each deferral costs one turn of the loop (microseconds); the cap bounds the
-// delay a steady stream of publishes could add.
-constexpr unsigned kMaxFlushDeferrals = 16;
-
-}  // namespace
-
 void ClientRegistry::mark_dirty(std::shared_ptr<ClientSessionBase> session) {
   dirty_.push_back(std::move(session));
-  if (!flush_posted_) {
-    flush_posted_ = true;
-    deferrals_ = 0;
-    published_at_post_ = router_.published();
-    net::post(ioc_, [this] { flush_dirty(); });
-  }
+  // Inside a publish batch its end flushes; outside one (a control reply, a
+  // replay, the simulator's tick) the next turn of the loop does.
+  if (!router_.in_batch()) post_flush();
+}
+
+void ClientRegistry::post_flush() {
+  if (flush_posted_) return;
+  flush_posted_ = true;
+  net::post(ioc_, [this] {
+    flush_posted_ = false;
+    // A batch that opened since will flush when it ends, with its frames.
+    if (!router_.in_batch()) flush_dirty();
+  });
 }
 
 void ClientRegistry::flush_dirty() {
-  // The upstream message read next may already be waiting behind this
-  // handler: yield one turn, and keep yielding while turns bring new frames,
-  // so messages read back to back join one write.
-  if ((deferrals_ == 0 || router_.published() != published_at_post_) && deferrals_ < kMaxFlushDeferrals) {
-    ++deferrals_;
-    published_at_post_ = router_.published();
-    net::post(ioc_, [this] { flush_dirty(); });
-    return;
-  }
-  flush_posted_ = false;
-  // Swap first: a flush may mark sessions dirty again for the next turn.
+  // Swap first: a flush may mark sessions dirty again for the next round.
   flushing_.swap(dirty_);
   for (auto& session : flushing_) session->flush();
   flushing_.clear();
+  // Marked while flushing (a session's close frame): written next turn.
+  if (!dirty_.empty()) post_flush();
+}
+
+namespace {
+
+// A saturated relay may shed many clients a second; one line per interval.
+constexpr auto kShedLogInterval = std::chrono::seconds(10);
+
+}  // namespace
+
+void ClientRegistry::note_shed(fanout::DisconnectReason why) {
+  ++shed_since_log_[why == fanout::DisconnectReason::lagging ? 1 : 0];
+  const auto now = Clock::now();
+  if (now - shed_logged_at_ < kShedLogInterval) return;
+  log_.warn(
+      "shedding slow clients: closed lagging={} (oldest queued frame older than max_client_lag={}s) "
+      "over_queue_bytes={} (client_queue_bytes={}) since the last report; clients={}",
+      shed_since_log_[1], config_.max_client_lag_seconds, shed_since_log_[0], config_.client_queue_bytes,
+      sessions_.size());
+  shed_since_log_ = {};
+  shed_logged_at_ = now;
 }
 
 void ClientRegistry::shutdown_all() {

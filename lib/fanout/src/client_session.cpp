@@ -1,12 +1,16 @@
 #include "client_session.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <algorithm>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket/stream.hpp>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <string>
 #include <type_traits>
 #include <variant>
@@ -26,9 +30,10 @@ namespace {
 
 namespace websocket = beast::websocket;
 
-// Asio writes at most 64 buffers per writev; a batch of 1024 frames is 16
-// system calls in one operation, and bounds the buffers lent to one write.
+// Frames lent to one write: the kernel's IOV_MAX for one sendmsg.
 constexpr std::size_t kMaxGather = 1024;
+// A TLS client's write copy above this is freed once written.
+constexpr std::size_t kKeptTlsBuffer = 64 * 1024;
 
 tcp::socket& lowest_socket(tcp::socket& s) { return s; }
 tcp::socket& lowest_socket(ssl::stream<tcp::socket>& s) { return s.next_layer(); }
@@ -90,12 +95,14 @@ class ClientSession final : public ClientSessionBase, private WireSink {
     ws_.async_accept(request, [self = shared()](error_code ec) { self->on_accept(ec); });
   }
 
+  // From Router::publish: the frame was read upstream just now, so its
+  // reception time stands for "now" (no clock read per client).
   void deliver(const FramePtr& frame) override {
     if (state_ != State::open) return;
     if constexpr (Policy<ClientSession>::kHooked) {
       const auto action = policy_.on_frame(frame);
       if (!action.frame) return;
-      queue_data(action.frame);
+      queue_data(action.frame, frame->received());
       if (action.drop_after && state_ == State::open) {
         // Nothing more is taken; the connection drops right behind this
         // frame. Posted, as the router is walking its list.
@@ -104,7 +111,7 @@ class ClientSession final : public ClientSessionBase, private WireSink {
                   [self = shared()] { self->end(DisconnectReason::network_error, Ending::after_flush); });
       }
     } else {
-      queue_data(frame);
+      queue_data(frame, frame->received());
     }
   }
 
@@ -265,31 +272,48 @@ class ClientSession final : public ClientSessionBase, private WireSink {
                        "Invalid request: too many streams: at most " + std::to_string(limit) + " per connection", id}));
     }
     if (respond) send_text(make_result("null", id));
+    const auto now = Clock::now();
     for (auto& s : added) {
       router.subscribe(s.id, this);
-      if (const auto& last = router.last_value(s.id)) deliver(last);
+      if (const auto& last = router.last_value(s.id); last && state_ == State::open) {
+        if constexpr (Policy<ClientSession>::kHooked) {
+          deliver(last);
+        } else {
+          queue_data(last, now);  // a replay joins the queue now, however old the event
+        }
+      }
       subs_.push_back(std::move(s));
     }
   }
 
-  void queue_data(const FramePtr& frame) {
-    if (queue_.push(frame, frame->wire(combined_)) == SendQueue::PushResult::over_bound) {
-      // Ending edits the router, which is walking its list right now: post.
-      state_ = State::leaving;
-      net::post(registry_.io(), [self = shared()] {
-        self->end(DisconnectReason::slow_consumer, Ending::close_now,
-                  websocket::close_reason(websocket::close_code::policy_error, "slow consumer: send queue over limit"));
-      });
-      return;
+  void queue_data(const FramePtr& frame, Clock::time_point now) {
+    // No stale data: a client whose oldest queued frame is older than
+    // max_client_lag is closed rather than served late.
+    if (!queue_.empty() && now - queue_.oldest() > registry_.max_client_lag()) {
+      return leave(DisconnectReason::lagging, "slow consumer: lagging more than max_client_lag");
+    }
+    if (queue_.push(frame, frame->wire(combined_), now) == SendQueue::PushResult::over_bound) {
+      return leave(DisconnectReason::slow_consumer, "slow consumer: send queue over limit");
     }
     request_flush();
+  }
+
+  // A slow consumer takes nothing more and is closed with 1008 and its
+  // backlog freed. Ending edits the router, which may be walking its list
+  // right now: posted.
+  void leave(DisconnectReason why, const char* reason) {
+    state_ = State::leaving;
+    registry_.note_shed(why);
+    net::post(registry_.io(), [self = shared(), why, reason] {
+      self->end(why, Ending::close_now, websocket::close_reason(websocket::close_code::policy_error, reason));
+    });
   }
 
   // A text frame of our own (a control reply); only while open.
   void send_text(std::string_view payload) {
     if (state_ != State::open) return;
     auto frame = Frame::from_text(payload);
-    queue_.push_control(frame, frame->envelope_wire());
+    queue_.push_control(frame, frame->envelope_wire(), Clock::now());
     request_flush();
   }
 
@@ -299,7 +323,7 @@ class ClientSession final : public ClientSessionBase, private WireSink {
       if (policy_.silent()) return;
     }
     auto frame = Frame::from_wire(bytes);
-    queue_.push_control(frame, frame->envelope_wire());
+    queue_.push_control(frame, frame->envelope_wire(), Clock::now());
     request_flush();
   }
 
@@ -317,37 +341,112 @@ class ClientSession final : public ClientSessionBase, private WireSink {
   }
 
   void do_write() {
-    buffers_.clear();
-    queue_.gather(buffers_, kMaxGather);
-    writing_ = true;
-    auto& stream = ws_.next_layer().next_layer();
+    if (writing_ || !queue_.has_pending()) return;
+    const auto now = Clock::now();
+    if (state_ == State::open && now - queue_.oldest() > registry_.max_client_lag()) {
+      // Its socket has been full for longer than the lag bound.
+      registry_.note_shed(DisconnectReason::lagging);
+      return end(DisconnectReason::lagging, Ending::close_now,
+                 websocket::close_reason(websocket::close_code::policy_error,
+                                         "slow consumer: lagging more than max_client_lag"));
+    }
+    registry_.counters().client_lag.observe(std::chrono::duration<double>(now - queue_.oldest()).count());
     if constexpr (std::is_same_v<Stream, tcp::socket>) {
-      net::async_write(stream, buffers_, [self = shared()](error_code ec, std::size_t n) { self->on_write(ec, n); });
+      write_plain(now);
     } else {
-      // TLS encrypts from one buffer per record: gather by copying once.
-      linear_.resize(net::buffer_size(buffers_));
-      net::buffer_copy(net::buffer(linear_), buffers_);
-      net::async_write(stream, net::buffer(linear_),
-                       [self = shared()](error_code ec, std::size_t n) { self->on_write(ec, n); });
+      write_tls();
     }
   }
 
-  void on_write(error_code ec, std::size_t bytes) {
+  // Plain sockets: everything queued leaves in one sendmsg of up to
+  // kMaxGather frames, made here and now; only a full socket waits for the
+  // loop. (Asio's write lends at most 64 buffers to one call and completes
+  // through a posted handler; this is one system call per client per batch,
+  // and no handler at all when the socket takes it.)
+  void write_plain(Clock::time_point now) {
+    auto& socket = lowest_socket(ws_.next_layer().next_layer());
+    auto& iov = registry_.iovecs(kMaxGather);
+    while (queue_.has_pending()) {
+      std::size_t count = 0;
+      std::size_t total = 0;
+      queue_.gather(
+          [&](net::const_buffer b) {
+            iov[count++] = iovec{const_cast<void*>(b.data()), b.size()};
+            total += b.size();
+          },
+          kMaxGather);
+      msghdr msg{};
+      msg.msg_iov = iov.data();
+      msg.msg_iovlen = count;
+      const ssize_t sent = ::sendmsg(socket.native_handle(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (sent < 0) {
+        const int err = errno;
+        queue_.consume(0, [](const FramePtr&) {});
+        if (err == EINTR) continue;
+        if (err == EAGAIN || err == EWOULDBLOCK) break;
+        return fail(error_code(err, boost::system::system_category()), "write");
+      }
+      retire(static_cast<std::size_t>(sent), now);
+      if (static_cast<std::size_t>(sent) < total) break;
+    }
+    if (queue_.has_pending()) {
+      // The socket is full: the rest goes when it can take more.
+      writing_ = true;
+      socket.async_wait(tcp::socket::wait_write, [self = shared()](error_code ec) {
+        self->writing_ = false;
+        if (ec) return self->fail(ec, "write");
+        self->do_write();
+      });
+    } else if (close_when_flushed_) {
+      close_socket();
+    }
+  }
+
+  // TLS encrypts from one buffer per record: gather by copying once.
+  void write_tls() {
+    auto& iov = registry_.iovecs(kMaxGather);
+    std::size_t count = 0;
+    std::size_t total = 0;
+    queue_.gather(
+        [&](net::const_buffer b) {
+          iov[count++] = iovec{const_cast<void*>(b.data()), b.size()};
+          total += b.size();
+        },
+        kMaxGather);
+    linear_.resize(total);
+    char* out = linear_.data();
+    for (std::size_t i = 0; i < count; ++i) {
+      std::memcpy(out, iov[i].iov_base, iov[i].iov_len);
+      out += iov[i].iov_len;
+    }
+    writing_ = true;
+    net::async_write(ws_.next_layer().next_layer(), net::buffer(linear_),
+                     [self = shared()](error_code ec, std::size_t n) { self->on_tls_write(ec, n); });
+  }
+
+  void on_tls_write(error_code ec, std::size_t bytes) {
     writing_ = false;
-    auto& counters = registry_.counters();
-    const auto now = Clock::now();
-    queue_.consume([&](const FramePtr& frame) {
-      if (frame->stream() == kNoStream) return;  // our own control frames
-      ++counters.delivered_messages;
-      counters.relay_latency.observe(std::chrono::duration<double>(now - frame->received()).count());
-    });
+    retire(bytes, Clock::now());
+    // A burst's copy is not kept for a client that lagged once.
+    if (linear_.capacity() > kKeptTlsBuffer) std::string().swap(linear_);
     if (ec) return fail(ec, "write");
-    counters.delivered_bytes += bytes;
     if (queue_.has_pending()) {
       do_write();
     } else if (close_when_flushed_) {
       close_socket();
     }
+  }
+
+  // `bytes` of what was lent left: retire the frames written whole.
+  void retire(std::size_t bytes, Clock::time_point now) {
+    auto& counters = registry_.counters();
+    counters.delivered_bytes += bytes;
+    queue_.consume(bytes, [&](const FramePtr& frame) {
+      if (frame->stream() == kNoStream) return;  // our own control frames
+      ++counters.delivered_messages;
+      ++sent_messages_;
+      counters.relay_latency.observe(std::chrono::duration<double>(now - frame->received()).count());
+    });
   }
 
   // The one way a session ends: counted once (if it was ever open), its
@@ -412,8 +511,7 @@ class ClientSession final : public ClientSessionBase, private WireSink {
   SendQueue queue_;
   [[no_unique_address]] Policy<ClientSession> policy_;
   std::vector<Subscription> subs_;
-  std::vector<net::const_buffer> buffers_;
-  std::string linear_;
+  std::string linear_;  // TLS only
   beast::flat_buffer read_buffer_;
   std::string peer_;
   State state_ = State::handshake;
@@ -425,6 +523,7 @@ class ClientSession final : public ClientSessionBase, private WireSink {
   bool close_when_flushed_ = false;
   double tokens_;
   Clock::time_point last_refill_;
+  std::uint64_t sent_messages_ = 0;
 };
 
 template <class Stream>

@@ -6,6 +6,7 @@ std::string_view reason_label(DisconnectReason reason) {
   switch (reason) {
     case DisconnectReason::client_closed: return "client_closed";
     case DisconnectReason::slow_consumer: return "slow_consumer";
+    case DisconnectReason::lagging: return "lagging";
     case DisconnectReason::rate_limit: return "rate_limit";
     case DisconnectReason::idle_timeout: return "idle_timeout";
     case DisconnectReason::message_too_big: return "message_too_big";

@@ -71,6 +71,12 @@ void Router::publish(const FramePtr& frame) {
   if (entry.replay) entry.last = frame;
 }
 
+void Router::end_batch() {
+  if (open_batches_ == 0) throw std::logic_error("Router::end_batch without begin_batch");
+  --open_batches_;
+  if (on_batch_end_) on_batch_end_();
+}
+
 void Router::check_not_publishing(const char* what) const {
   if (publishing_) {
     throw std::logic_error(std::string("Router::") + what + " called from inside publish(); post it instead");

@@ -30,7 +30,7 @@ App::App(net::io_context& ioc, config::Config config, spdlog::logger& log, fanou
       counters_(counters),
       router_(std::make_unique<fanout::Router>()),
       resolver_(std::make_unique<upstream::DnsResolver>(ioc)),
-      connections_(std::make_unique<upstream::UpstreamConnectionFactory>(ioc, *resolver_, log)) {
+      connections_(std::make_unique<upstream::UpstreamConnectionFactory>(ioc, *resolver_, *router_, log)) {
   // Jitter only needs to differ between shards and restarts, not to be secret.
   auto engine = std::make_shared<std::mt19937_64>(std::random_device{}());
   pool_ = std::make_unique<upstream::UpstreamPool>(

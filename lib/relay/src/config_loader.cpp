@@ -295,10 +295,10 @@ UpstreamConfig read_upstream(const Reader& r, const YAML::Node& node, const std:
 ServerConfig read_server(const Reader& r, const YAML::Node& node) {
   const std::string key = "server";
   r.check_keys(node, key,
-               {"listen", "max_clients", "max_clients_per_ip", "client_queue_bytes", "max_streams_per_client",
-                "client_message_rate", "max_client_message_bytes", "max_request_bytes", "max_path_bytes",
-                "handshake_timeout", "idle_ping", "shutdown_drain", "auth_token", "tls", "subscribe_on_demand",
-                "replay"});
+               {"listen", "max_clients", "max_clients_per_ip", "client_queue_bytes", "max_client_lag",
+                "max_streams_per_client", "client_message_rate", "max_client_message_bytes", "max_request_bytes",
+                "max_path_bytes", "handshake_timeout", "idle_ping", "shutdown_drain", "auth_token", "tls",
+                "subscribe_on_demand", "replay"});
   ServerConfig s;
   if (const auto& n = node["listen"]) s.listen = r.listen(n, key + ".listen");
   if (const auto& n = node["max_clients"]) s.max_clients = r.count(n, key + ".max_clients", 1, 1000000);
@@ -306,6 +306,8 @@ ServerConfig read_server(const Reader& r, const YAML::Node& node) {
     s.max_clients_per_ip = r.count(n, key + ".max_clients_per_ip", 0, 1000000);
   if (const auto& n = node["client_queue_bytes"])
     s.client_queue_bytes = r.count(n, key + ".client_queue_bytes", 4096, std::size_t{1} << 32);
+  if (const auto& n = node["max_client_lag"])
+    s.max_client_lag_seconds = r.seconds(n, key + ".max_client_lag", 0.001, 3600);
   if (const auto& n = node["max_streams_per_client"])
     s.max_streams_per_client = r.count(n, key + ".max_streams_per_client", 1, 65536);
   if (const auto& n = node["client_message_rate"])

@@ -155,6 +155,9 @@ std::vector<prometheus::MetricFamily> MetricsExporter::Collect() const {
         static_cast<double>(c.client_queue_bytes));
   histogram("tickrelay_relay_latency_seconds",
             "Time from reading a message upstream to finishing its write to a client.", c.relay_latency);
+  histogram("tickrelay_client_lag_seconds",
+            "Age of a client's oldest queued frame when a write to it starts (server.max_client_lag bounds it).",
+            c.client_lag);
   return out;
 }
 

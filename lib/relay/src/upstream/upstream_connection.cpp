@@ -11,8 +11,10 @@
 #include <deque>
 #include <type_traits>
 
+#include "tickrelay/fanout/router.hpp"
 #include "tickrelay/wire/duration.hpp"
 #include "tickrelay/wire/tls_context.hpp"
+#include "upstream/batch_read_stream.hpp"
 #include "upstream/dns_resolver.hpp"
 
 namespace tickrelay::upstream {
@@ -28,10 +30,11 @@ class UpstreamConnection final : public Connection, public std::enable_shared_fr
 
  public:
   // `stream_args` build the stream: the io_context, and the TLS context.
+  // Each socket read is one publish batch on `router`.
   template <class... StreamArgs>
-  UpstreamConnection(net::io_context& ioc, DnsResolver& resolver, ConnectionTarget target, ConnectionTimeouts timeouts,
-                     Observer& observer, spdlog::logger& log, std::uint64_t id, std::string label,
-                     StreamArgs&&... stream_args)
+  UpstreamConnection(net::io_context& ioc, DnsResolver& resolver, fanout::Router& router, ConnectionTarget target,
+                     ConnectionTimeouts timeouts, Observer& observer, spdlog::logger& log, std::uint64_t id,
+                     std::string label, StreamArgs&&... stream_args)
       : resolver_(resolver),
         target_(std::move(target)),
         timeouts_(timeouts),
@@ -39,7 +42,7 @@ class UpstreamConnection final : public Connection, public std::enable_shared_fr
         log_(log),
         id_(id),
         label_(std::move(label)),
-        ws_(std::forward<StreamArgs>(stream_args)...),
+        ws_(router, std::forward<StreamArgs>(stream_args)...),
         stall_timer_(ioc),
         send_timer_(ioc) {}
 
@@ -74,7 +77,7 @@ class UpstreamConnection final : public Connection, public std::enable_shared_fr
   spdlog::logger& log_;
   std::uint64_t id_;
   std::string label_;
-  websocket::stream<Stream> ws_;
+  websocket::stream<BatchReadStream<Stream>> ws_;
   beast::flat_buffer buffer_;
   net::steady_timer stall_timer_;
   net::steady_timer send_timer_;
@@ -116,7 +119,7 @@ void UpstreamConnection<Stream>::on_connect(error_code ec) {
   error_code ignored;
   tcp().socket().set_option(tcp::no_delay(true), ignored);
   if constexpr (kTls) {
-    auto& tls = ws_.next_layer();
+    auto& tls = ws_.next_layer().next_layer();
     if (!wire::prepare_client_tls_stream(tls.native_handle(), target_.host, target_.verify)) {
       return end(EndReason::tls_failed, error_code(net::error::invalid_argument));
     }
@@ -259,6 +262,7 @@ void UpstreamConnection<Stream>::end(EndReason reason, const error_code& ec) {
   state_ = State::ended;
   stall_timer_.cancel();
   send_timer_.cancel();
+  ws_.next_layer().end_batch();
   error_code ignored;
   tcp().socket().close(ignored);
   if (reason == EndReason::rotation || reason == EndReason::stopped) {
@@ -273,18 +277,19 @@ void UpstreamConnection<Stream>::end(EndReason reason, const error_code& ec) {
 }  // namespace
 
 std::shared_ptr<Connection> make_plain_upstream_connection(net::io_context& ioc, DnsResolver& resolver,
-                                                           ConnectionTarget target, ConnectionTimeouts timeouts,
-                                                           Connection::Observer& observer, spdlog::logger& log,
-                                                           std::uint64_t id, std::string label) {
-  return std::make_shared<UpstreamConnection<beast::tcp_stream>>(ioc, resolver, std::move(target), timeouts, observer,
-                                                                 log, id, std::move(label), ioc);
+                                                           fanout::Router& router, ConnectionTarget target,
+                                                           ConnectionTimeouts timeouts, Connection::Observer& observer,
+                                                           spdlog::logger& log, std::uint64_t id, std::string label) {
+  return std::make_shared<UpstreamConnection<beast::tcp_stream>>(ioc, resolver, router, std::move(target), timeouts,
+                                                                 observer, log, id, std::move(label), ioc);
 }
 
-std::shared_ptr<Connection> make_tls_upstream_connection(net::io_context& ioc, DnsResolver& resolver, ssl::context& tls,
+std::shared_ptr<Connection> make_tls_upstream_connection(net::io_context& ioc, DnsResolver& resolver,
+                                                         fanout::Router& router, ssl::context& tls,
                                                          ConnectionTarget target, ConnectionTimeouts timeouts,
                                                          Connection::Observer& observer, spdlog::logger& log,
                                                          std::uint64_t id, std::string label) {
-  return std::make_shared<UpstreamConnection<ssl::stream<beast::tcp_stream>>>(ioc, resolver, std::move(target),
+  return std::make_shared<UpstreamConnection<ssl::stream<beast::tcp_stream>>>(ioc, resolver, router, std::move(target),
                                                                               timeouts, observer, log, id,
                                                                               std::move(label), ioc, tls);
 }

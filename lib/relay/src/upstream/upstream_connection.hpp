@@ -19,17 +19,23 @@ namespace spdlog {
 class logger;
 }
 
+namespace tickrelay::fanout {
+class Router;
+}
+
 namespace tickrelay::upstream {
 
 class DnsResolver;
 
+// Each socket read of the connection is one publish batch on `router`.
 std::shared_ptr<Connection> make_plain_upstream_connection(net::io_context& ioc, DnsResolver& resolver,
-                                                           ConnectionTarget target, ConnectionTimeouts timeouts,
-                                                           Connection::Observer& observer, spdlog::logger& log,
-                                                           std::uint64_t id, std::string label);
+                                                           fanout::Router& router, ConnectionTarget target,
+                                                           ConnectionTimeouts timeouts, Connection::Observer& observer,
+                                                           spdlog::logger& log, std::uint64_t id, std::string label);
 
 // `tls` must outlive the connection.
-std::shared_ptr<Connection> make_tls_upstream_connection(net::io_context& ioc, DnsResolver& resolver, ssl::context& tls,
+std::shared_ptr<Connection> make_tls_upstream_connection(net::io_context& ioc, DnsResolver& resolver,
+                                                         fanout::Router& router, ssl::context& tls,
                                                          ConnectionTarget target, ConnectionTimeouts timeouts,
                                                          Connection::Observer& observer, spdlog::logger& log,
                                                          std::uint64_t id, std::string label);

@@ -1,8 +1,10 @@
 #pragma once
 // The set of connected clients and what they share: limits, the router, the
-// counters, and the one posted task that flushes every client with pending
-// frames, so frames published in one turn of the loop leave in one write per
-// client.
+// counters, and the flush of every client with pending frames: at the end of
+// each publish batch (one upstream read), or on the loop's next turn for
+// frames queued outside one, so every client gets one gathered write per
+// upstream read.
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -12,6 +14,8 @@
 #include <string_view>
 #include <unordered_set>
 #include <vector>
+
+#include <sys/uio.h>
 
 #include "tickrelay/fanout/relay_counters.hpp"
 #include "tickrelay/fanout/router.hpp"
@@ -52,6 +56,9 @@ class ClientRegistry {
 
   ClientRegistry(net::io_context& ioc, const ServerConfig& config, fanout::Router& router, StreamCatalog& catalog,
                  fanout::RelayCounters& counters, spdlog::logger& log);
+  ~ClientRegistry();
+  ClientRegistry(const ClientRegistry&) = delete;
+  ClientRegistry& operator=(const ClientRegistry&) = delete;
 
   // An admission, or why the client is refused.
   std::optional<Admission> admit(const net::ip::address& address, fanout::RefusalReason& refusal);
@@ -61,10 +68,21 @@ class ClientRegistry {
   std::size_t size() const { return sessions_.size(); }
   std::size_t admitted() const { return admitted_; }
 
-  // The session has frames to write. Sessions are flushed together once a
-  // whole turn of the loop passes without a new frame being published, so
-  // frames read back to back upstream leave in one write per client.
+  // The session has frames to write: it is flushed when the publish batch
+  // under way ends, or on the loop's next turn when none is.
   void mark_dirty(std::shared_ptr<ClientSessionBase> session);
+
+  // A session closed a slow consumer (`why`: slow_consumer or lagging):
+  // counted by its end; logged here, at most once per interval with the
+  // count, so a saturated relay shedding clients says so without flooding
+  // the log.
+  void note_shed(fanout::DisconnectReason why);
+
+  // Scratch for one gathered write (one thread writes at a time): `n` slots.
+  std::vector<iovec>& iovecs(std::size_t n) {
+    if (iovecs_.size() < n) iovecs_.resize(n);
+    return iovecs_;
+  }
 
   // Shutdown: every client is sent close 1001 after its queue drains; those
   // still there after `drain` are dropped. `done(left)` runs once no session
@@ -83,8 +101,9 @@ class ClientRegistry {
   void set_hooks(SessionHooks* hooks) { hooks_ = hooks; }
   SessionHooks* hooks() const { return hooks_; }
 
-  void apply(const ServerConfig& config) { config_ = config; }
+  void apply(const ServerConfig& config);
   const ServerConfig& config() const { return config_; }
+  Clock::duration max_client_lag() const { return max_client_lag_; }
   net::io_context& io() { return ioc_; }
   fanout::Router& router() { return router_; }
   StreamCatalog& catalog() { return catalog_; }
@@ -93,6 +112,7 @@ class ClientRegistry {
 
  private:
   void flush_dirty();
+  void post_flush();
   void shutdown_all();
   void abort_all();
   void wait_for_sessions(std::function<void(std::size_t left)> done);
@@ -109,8 +129,10 @@ class ClientRegistry {
   std::vector<std::shared_ptr<ClientSessionBase>> dirty_;
   std::vector<std::shared_ptr<ClientSessionBase>> flushing_;
   bool flush_posted_ = false;
-  std::uint64_t published_at_post_ = 0;
-  unsigned deferrals_ = 0;
+  Clock::duration max_client_lag_;
+  std::vector<iovec> iovecs_;
+  std::array<std::uint64_t, 2> shed_since_log_{};  // slow_consumer, lagging
+  Clock::time_point shed_logged_at_{};
   SessionHooks* hooks_ = nullptr;
   net::steady_timer close_timer_;
   std::chrono::steady_clock::time_point drain_deadline_{};

@@ -14,6 +14,7 @@ namespace tickrelay::fanout {
 enum class DisconnectReason : std::uint8_t {
   client_closed,    // the client sent close or hung up
   slow_consumer,    // its queue passed client_queue_bytes
+  lagging,          // its oldest queued frame was older than max_client_lag
   rate_limit,       // more messages than client_message_rate allows
   idle_timeout,     // did not answer our ping
   message_too_big,  // sent a message over max_client_message_bytes
@@ -49,6 +50,7 @@ struct RelayCounters {
   std::array<std::uint64_t, kDisconnectReasonCount> client_disconnects{};
   std::array<std::uint64_t, kRefusalReasonCount> handshakes_refused{};
   observe::Histogram relay_latency;  // upstream read -> client write done
+  observe::Histogram client_lag;     // age of a client's oldest queued frame, at each write
 };
 
 }  // namespace tickrelay::fanout

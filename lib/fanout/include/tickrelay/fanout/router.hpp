@@ -4,6 +4,7 @@
 // change subscriptions from inside deliver(); doing so is refused loudly
 // (a publish never edits the set it walks).
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -46,8 +47,18 @@ class Router {
   void set_replay(StreamId id, bool replay);
 
   void publish(const FramePtr& frame);
-  // Frames published so far; lets writers see whether more arrived.
   std::uint64_t published() const { return published_; }
+
+  // Publish batches. An upstream connection publishes all the messages of
+  // one socket read inside one batch; each time a batch ends, the listener
+  // (the client registry) writes what every client has queued, one gathered
+  // write per client. Batches of several connections may overlap; every end
+  // writes. Frames published outside any batch are written on the loop's
+  // next turn.
+  void begin_batch() { ++open_batches_; }
+  void end_batch();
+  bool in_batch() const { return open_batches_ != 0; }
+  void set_batch_listener(std::function<void()> on_batch_end) { on_batch_end_ = std::move(on_batch_end); }
 
  private:
   struct Entry {
@@ -68,6 +79,8 @@ class Router {
   std::unordered_map<std::string, StreamId, NameHash, std::equal_to<>> ids_;
   bool publishing_ = false;
   std::uint64_t published_ = 0;
+  unsigned open_batches_ = 0;
+  std::function<void()> on_batch_end_;
 };
 
 }  // namespace tickrelay::fanout

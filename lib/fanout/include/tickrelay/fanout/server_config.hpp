@@ -16,8 +16,13 @@ struct ServerTls {
 struct ServerConfig {
   std::string listen = "0.0.0.0:8765";
   std::size_t max_clients = 10000;
-  std::size_t max_clients_per_ip = 0;               // 0: no per-address cap
-  std::size_t client_queue_bytes = 4 << 20;         // ~10 s of the study's workload per client
+  std::size_t max_clients_per_ip = 0;        // 0: no per-address cap
+  std::size_t client_queue_bytes = 4 << 20;  // ~10 s of the study's workload per client
+  // A client whose oldest queued frame is older than this is closed (1008,
+  // reason `lagging`). Two updates of a 1 s stream (kline, ticker): a client
+  // further behind is better served by reconnecting, which replays every
+  // stream's latest value at once, than by draining a backlog of old prices.
+  double max_client_lag_seconds = 2;
   std::size_t max_streams_per_client = 1024;        // Binance's per-connection cap
   double client_message_rate = 5;                   // Binance: 5 messages a second
   std::size_t max_client_message_bytes = 64 << 10;  // a SUBSCRIBE of 1024 streams fits
