@@ -379,6 +379,7 @@ class ClientSession final : public ClientSessionBase, private WireSink {
       msg.msg_iov = iov.data();
       msg.msg_iovlen = count;
       const ssize_t sent = ::sendmsg(socket.native_handle(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+      ++registry_.counters().client_writes;
       if (sent < 0) {
         const int err = errno;
         queue_.consume(0, [](const FramePtr&) {});
@@ -420,6 +421,7 @@ class ClientSession final : public ClientSessionBase, private WireSink {
       out += iov[i].iov_len;
     }
     writing_ = true;
+    ++registry_.counters().client_writes;
     net::async_write(ws_.next_layer().next_layer(), net::buffer(linear_),
                      [self = shared()](error_code ec, std::size_t n) { self->on_tls_write(ec, n); });
   }

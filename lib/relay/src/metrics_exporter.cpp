@@ -151,6 +151,10 @@ std::vector<prometheus::MetricFamily> MetricsExporter::Collect() const {
   counter("tickrelay_client_requests_total", "Control messages (SUBSCRIBE, ...) answered.", c.client_requests);
   counter("tickrelay_delivered_messages_total", "Market-data messages written to clients.", c.delivered_messages);
   counter("tickrelay_delivered_bytes_total", "Bytes written to clients.", c.delivered_bytes);
+  counter("tickrelay_client_writes_total",
+          "Writes to clients (one sendmsg each on plain sockets, one TLS write each on wss); "
+          "delivered messages over writes is the batch size.",
+          c.client_writes);
   gauge("tickrelay_client_queue_bytes", "Bytes queued for clients, all clients together.",
         static_cast<double>(c.client_queue_bytes));
   histogram("tickrelay_relay_latency_seconds",

@@ -45,6 +45,7 @@ struct RelayCounters {
   std::uint64_t clients_connected = 0;
   std::uint64_t delivered_messages = 0;
   std::uint64_t delivered_bytes = 0;
+  std::uint64_t client_writes = 0;       // system calls (plain) or TLS writes that sent them
   std::uint64_t client_queue_bytes = 0;  // sum over clients, now
   std::uint64_t client_requests = 0;     // control messages answered
   std::array<std::uint64_t, kDisconnectReasonCount> client_disconnects{};
