@@ -121,6 +121,7 @@ class PerfRecord:
         self.children, self.seconds, self.tag = children, seconds, tag
         self.data = os.path.join(out_dir, f"perf-{tag}.data")
         self.text = os.path.join(out_dir, f"perf-{tag}.txt")
+        self.flat = os.path.join(out_dir, f"perf-{tag}-flat.txt")
         self.child = None
 
     def start(self, pid):
@@ -132,14 +133,19 @@ class PerfRecord:
             return None
         self.child.wait(self.seconds + 30)
         self.children.stop(self.child)
-        try:
-            done = subprocess.run(["perf", "report", "-i", self.data, "--no-children", "--stdio",
-                                   "--percent-limit", "1"], capture_output=True, text=True, timeout=300)
-        except (OSError, subprocess.TimeoutExpired) as e:
-            return {"data": self.data, "error": str(e)}
-        with open(self.text, "w", encoding="utf-8") as f:
-            f.write("\n".join(done.stdout.splitlines()[:80]) + "\n")
-        return {"data": self.data, "report": self.text}
+        # The call-graph report's first 80 lines (the top entries with their
+        # callers), and a flat one: every symbol over 1 %, one line each.
+        written = {}
+        for key, path, extra in (("report", self.text, []), ("flat", self.flat, ["-g", "none"])):
+            try:
+                done = subprocess.run(["perf", "report", "-i", self.data, "--no-children", "--stdio",
+                                       "--percent-limit", "1"] + extra, capture_output=True, text=True, timeout=300)
+            except (OSError, subprocess.TimeoutExpired) as e:
+                return {"data": self.data, "error": str(e)}
+            with open(path, "w", encoding="utf-8") as f:
+                f.write("\n".join(done.stdout.splitlines()[:80]) + "\n")
+            written[key] = path
+        return dict(written, data=self.data)
 
     def stop(self):
         if self.child is not None:
