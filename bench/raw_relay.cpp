@@ -126,11 +126,14 @@ std::vector<std::string> read_streams(const Options& o) {
   std::vector<std::string> streams;
   std::string line;
   while (std::getline(in, line)) {
+    const auto first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos || line[first] == '#') continue;
+    const auto colon = line.rfind(':');
     std::string symbol;
-    for (char c : line.substr(line.rfind(':') == std::string::npos ? 0 : line.rfind(':') + 1)) {
+    for (char c : line.substr(colon == std::string::npos ? first : colon + 1)) {
       if (!std::isspace(static_cast<unsigned char>(c))) symbol += static_cast<char>(std::tolower(c));
     }
-    if (symbol.empty() || symbol.front() == '#') continue;
+    if (symbol.empty()) continue;
     std::string stream = o.stream_template;
     stream.replace(stream.find("{symbol}"), 8, symbol);
     streams.push_back(std::move(stream));
