@@ -192,10 +192,10 @@ def parse_args(argv):
     parser.add_argument("--work-dir", help="default bench/results/tmp/fanout-limit-<time>/")
     parser.add_argument("--name", default=NAME, help="file name stem of the outputs (default %(default)s)")
     parser.add_argument("--base-port", type=int, default=DEFAULT_BASE_PORT,
-                        help="simulator on this port, the relay on the next (default %(default)s)")
+                        help="simulator on this port, the relay on the next; 0: any free ports (default %(default)s)")
     parser.add_argument("--metrics-base-port", type=int, default=DEFAULT_METRICS_BASE_PORT,
                         help="load client of the i-th implementation on this + i, tickrelayd on this + "
-                             f"{RELAY_METRICS_OFFSET} (default %(default)s)")
+                             f"{RELAY_METRICS_OFFSET}; 0: any free ports (default %(default)s)")
     parser.add_argument("--max-rss-mib", type=int, default=2048)
     args = parser.parse_args(argv)
     known = {"points", "idle", "tls"}
@@ -268,6 +268,18 @@ def figures(r, perf=True):
         "load_side_cpu_percent": r.get("load_side_cpu_percent"),
         "saturated": r.get("saturated"), "saturation_reasons": r.get("saturation_reasons"),
     }
+
+
+def assign_ports(args, impls):
+    """{impl name: runner.Ports}: fixed from the base ports, or any free ports where a base is 0."""
+    sim, server = (args.base_port, args.base_port + 1) if args.base_port else processes.free_ports(2)
+    if args.metrics_base_port:
+        relay_metrics = args.metrics_base_port + RELAY_METRICS_OFFSET
+        load = {impl.name: args.metrics_base_port + implementations.index_of(impl) for impl in impls}
+    else:
+        free = processes.free_ports(len(impls) + 1)
+        relay_metrics, load = free[0], {impl.name: port for impl, port in zip(impls, free[1:])}
+    return {impl.name: runner.Ports(sim, server, relay_metrics, load[impl.name]) for impl in impls}
 
 
 def run_points(args, ctx, children, ports, log, points, impls, tag_prefix="", ctx_for=None):
@@ -508,9 +520,7 @@ def main(argv=None):
     except RuntimeError as e:
         log(f"bench/fanout_limit: {e}")
         return 2
-    ports = {impl.name: runner.Ports(args.base_port, args.base_port + 1,
-                                     args.metrics_base_port + RELAY_METRICS_OFFSET,
-                                     args.metrics_base_port + implementations.index_of(impl)) for impl in everyone}
+    ports = assign_ports(args, everyone)
     wanted = sorted({x for p in ports.values() for x in (p.sim, p.server, p.relay_metrics, p.load_metrics)})
     busy = [p for p in wanted if processes.port_in_use(p)]
     if busy:
