@@ -469,7 +469,7 @@ def markdown(doc, points, tls_points, impls):
            f"- sends/s and upstream reads/s: the relay's send-family ({', '.join(SEND_CALLS)}) and "
            f"receive-family ({', '.join(RECV_CALLS)}) system calls a second, `perf stat` tracepoints over "
            f"the window minus {PERF_MARGIN_S:g} s; clients send nothing meanwhile, so receives are upstream "
-           "reads (tickrelayd's also count reads that find the socket empty); msgs/send: delivered ÷ sends", ""]
+           "reads; msgs/send: delivered ÷ sends", ""]
     if "points" in doc["parts"]:
         out += ["## tickrelayd and raw_relay", "", points_table(doc["points"], points, impls), ""]
         out += notes(doc["points"]) + [""]
