@@ -21,6 +21,7 @@
 #include <netinet/tcp.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -203,6 +204,12 @@ void send_all_blocking(int fd, std::string_view data) {
     const ssize_t n = send(fd, data.data(), data.size(), MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        // Only a pong can meet a full send buffer, and only on an upstream that stopped reading.
+        pollfd p{fd, POLLOUT, 0};
+        poll(&p, 1, 1000);
+        continue;
+      }
       die_errno("upstream send");
     }
     data.remove_prefix(static_cast<std::size_t>(n));
