@@ -58,10 +58,17 @@ class Context:
     duration: float
     warm_up: float
     max_rss_bytes: int
+    # The clients' request path: /ws/<streams> (raw payloads) or /stream
+    # (?streams=, the combined envelope, which raw_relay always sends).
+    client_path: str = "/ws"
+    # When set, tickrelayd serves wss:// with these PEM files and the load
+    # client trusts tls_cert.
+    tls_cert: str = ""
+    tls_key: str = ""
 
 
 def epilog():
-    names = [impl.name for impl in implementations.IMPLS]
+    names = [impl.name for impl in implementations.DEFAULT_IMPLS]
     fixed = [p for p in DEFAULT_POINTS if p.always]
     sweep = [p for p in DEFAULT_POINTS if not p.always]
     runs = len(DEFAULT_POINTS) * len(names)
@@ -110,9 +117,11 @@ def parse_args(argv):
         prog="bench/compare",
         description="tickrelay against the study's Python relays (and Node's ws), same machine, same load.",
         epilog=epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
-    names = [impl.name for impl in implementations.IMPLS]
+    names = [impl.name for impl in implementations.DEFAULT_IMPLS]
+    known = [impl.name for impl in implementations.IMPLS]
     parser.add_argument("--impl", default=",".join(names),
-                        help=f"implementations, comma-separated (default: all of {', '.join(names)})")
+                        help=f"implementations, comma-separated (default: all of {', '.join(names)}; also "
+                             f"{', '.join(n for n in known if n not in names)})")
     parser.add_argument("--quick", action="store_true",
                         help="one light point per implementation, short runs (the test suite's smoke run)")
     parser.add_argument("--clients", help="client counts, comma-separated: replaces the default points "
@@ -149,7 +158,7 @@ def parse_args(argv):
     impls = []
     for name in (n.strip() for n in args.impl.split(",") if n.strip()):
         if name not in implementations.BY_NAME:
-            parser.error(f"--impl: unknown {name!r} (known: {', '.join(names)})")
+            parser.error(f"--impl: unknown {name!r} (known: {', '.join(known)})")
         impls.append(implementations.BY_NAME[name])
     if not impls:
         parser.error("--impl names no implementation")

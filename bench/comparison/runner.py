@@ -82,10 +82,13 @@ def sim_argv(ctx, port, rate):
 def load_argv(ctx, impl, point, port, output, server_pid=None, metrics_port=None):
     # --time-unit stays auto (magnitude): E in milliseconds from a server that
     # ignored timeUnit=MICROSECOND shows up as millisecond_times in the report.
-    argv = [os.path.join(ctx.bin_dir, "tickrelay-load"), "--url", f"ws://{processes.HOST}:{port}/ws",
+    scheme = "wss" if ctx.tls_cert and impl.kind == "tickrelay" else "ws"
+    argv = [os.path.join(ctx.bin_dir, "tickrelay-load"), "--url", f"{scheme}://{processes.HOST}:{port}{ctx.client_path}",
             "--impl", impl.name, "--symbols-file", ctx.symbols_file, "--template", ctx.template,
             "-c", str(point.clients), "--warm-up", f"{ctx.warm_up:g}", "-d", f"{ctx.duration:g}",
             "--format", "json", "--output", output, "--quiet", "--top", "0"]
+    if scheme == "wss":
+        argv += ["--ca-file", ctx.tls_cert]
     if server_pid is not None:
         argv += ["--server-pid", str(server_pid)]
     if metrics_port:
@@ -96,8 +99,10 @@ def load_argv(ctx, impl, point, port, output, server_pid=None, metrics_port=None
 class Watch:
     """What the harness observes beside the load client during a run."""
 
-    def __init__(self, ctx, server, sim, metrics_port, clients):
+    def __init__(self, ctx, server, sim, metrics_port, clients, probes=()):
         self.ctx = ctx
+        # Each probe's start(pid) runs once, when the warm-up ends (perf on the server, say).
+        self.probes = list(probes)
         self.measure_from = ctx.warm_up  # seconds after the load client started
         self.sim_cpu_mark = None         # (seconds, simulator CPU seconds) once the warm-up is over
         self.started = None
@@ -116,6 +121,8 @@ class Watch:
         now = time.monotonic() - started
         if self.sim_cpu_mark is None and now >= self.measure_from:
             self.sim_cpu_mark = (now, processes.cpu_seconds(self.sim.pid))
+            for probe in self.probes:
+                probe.start(self.server.pid)
         for label, child in (("server", self.server), ("simulator", self.sim)):
             if not child.running():
                 self.abort = self.abort or f"{label} exited ({child.proc.returncode}) during the run"
@@ -289,8 +296,12 @@ def relay_figures(metrics_port):
     }
 
 
-def run_point(ctx, children, impl, point, ports, log):
-    """Measures impl at point; returns the result dict (status ok, or failed with a note)."""
+def run_point(ctx, children, impl, point, ports, log, probes=()):
+    """Measures impl at point; returns the result dict (status ok, or failed with a note).
+
+    probes: objects with start(server_pid), called when the warm-up ends, and
+    finish(), called after the load client ended, whose dict goes under
+    result["probes"][probe.name]; stop() ends whatever a probe still runs."""
     base = {"impl": impl.name, "shape": impl.shape, "library": impl.library, "point": point.label,
             "clients": point.clients, "rate": point.rate, "offered_msgs_per_second": point.offered}
     tag = f"{point.label.replace(' ', '_')}-{impl.name}"
@@ -304,7 +315,7 @@ def run_point(ctx, children, impl, point, ports, log):
         sim.wait_for_stdout(r"listening \S+:\d+", timeout=SIM_START_S)
         server = implementations.start_server(impl, children, ctx, ports.sim, ports.server, ports.relay_metrics)
 
-        watch = Watch(ctx, server, sim, ports.load_metrics, point.clients)
+        watch = Watch(ctx, server, sim, ports.load_metrics, point.clients, probes)
         out = os.path.join(ctx.work_dir, f"measure-{tag}.json")
         report, _ = run_load(children, ctx, f"load-{tag}",
                              load_argv(ctx, impl, point, ports.server, out, server_pid=server.pid,
@@ -318,10 +329,14 @@ def run_point(ctx, children, impl, point, ports, log):
         relay_extra = relay_figures(ports.relay_metrics) if impl.kind == "tickrelay" else None
         result = dict(base, status="aborted" if watch.abort else "ok", note=watch.abort or "")
         result.update(summarize(impl, point, report, watch, sim_cpu, relay_extra))
+        if probes:
+            result["probes"] = {probe.name: probe.finish() for probe in probes}
         return result
     except RuntimeError as e:
         return dict(base, status="failed", note=str(e)[:2000], saturated=True, saturation_reasons=["failed"])
     finally:
+        for probe in probes:
+            probe.stop()
         # The server first, so that it closes its upstream connections
         # itself: a simulator stopped first would make every relay log an
         # upstream drop and start reconnecting while being stopped.
