@@ -5,12 +5,14 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket/stream.hpp>
+#include <boost/json.hpp>
 #include <chrono>
 #include <cstdint>
 #include <future>
@@ -204,6 +206,56 @@ TEST_F(LagBoundTest, LaggingClientIsClosedWithItsReasonWhileOthersGetEveryEvent)
   EXPECT_EQ(slow.close_code(), 1008);
   EXPECT_NE(slow.close_reason().find("lagging"), std::string::npos) << slow.close_reason();
   EXPECT_GT(relay_.metric("tickrelay_client_lag_seconds_count"), 0);
+}
+
+TEST_F(LagBoundTest, ClientListOnTheMetricsPortShowsWhoLagsFirstAndIsBounded) {
+  start_sim_and_relay("btcusdt,ethusdt", {"--rate", "4000"}, {"btcusdt@aggTrade", "ethusdt@aggTrade"},
+                      "client_queue_bytes: 32MiB\nmax_client_lag: 60s");
+  WsTestClient both(relay_.ws_url("/stream?streams=btcusdt@aggTrade/ethusdt@aggTrade"));
+  WsTestClient one(relay_.ws_url("/ws/btcusdt@aggTrade"));
+  WsTestClient stalled(relay_.ws_url("/ws/ethusdt@aggTrade/btcusdt@aggTrade"));
+  stalled.stop_reading();
+  ASSERT_TRUE(both.read());
+  ASSERT_TRUE(one.read());
+  namespace json = boost::json;
+  json::value list;
+  // The stalled client's queue ages while the others are read.
+  ASSERT_TRUE(eventually(
+      [&] {
+        for (int i = 0; i < 5000 && both.read(std::chrono::milliseconds(1)); ++i) {
+        }
+        for (int i = 0; i < 5000 && one.read(std::chrono::milliseconds(1)); ++i) {
+        }
+        const auto [status, body] = http_get(relay_.metrics_port, "/clients?limit=2");
+        if (status != 200) return false;
+        list = json::parse(body);
+        const auto& first = list.at("clients").as_array().at(0).as_object();
+        return first.at("oldest_queued_seconds").to_number<double>() > 0.2;
+      },
+      std::chrono::seconds(60)))
+      << json::serialize(list);
+  EXPECT_EQ(list.at("connected").to_number<int>(), 3);
+  EXPECT_EQ(list.at("listed").to_number<int>(), 2);
+  const auto& clients = list.at("clients").as_array();
+  ASSERT_EQ(clients.size(), 2u);
+  const auto& first = clients.at(0).as_object();
+  EXPECT_EQ(first.at("streams").as_array(), json::array({"ethusdt@aggTrade", "btcusdt@aggTrade"}));
+  EXPECT_GT(first.at("queued_bytes").to_number<double>(), 0);
+  EXPECT_TRUE(first.at("open").as_bool());
+  EXPECT_NE(first.at("peer").as_string().find("127.0.0.1:"), json::string::npos);
+  EXPECT_GT(first.at("connected_at_ms").to_number<double>(), 1.7e12);
+  // The default lists all three, each with its streams and what it was sent.
+  const auto [status, body] = http_get(relay_.metrics_port, "/clients");
+  ASSERT_EQ(status, 200);
+  const auto all = json::parse(body);
+  ASSERT_EQ(all.at("clients").as_array().size(), 3u);
+  std::vector<int> stream_counts;
+  for (const auto& c : all.at("clients").as_array()) {
+    stream_counts.push_back(c.at("stream_count").to_number<int>());
+    EXPECT_GT(c.at("messages_sent").to_number<double>(), 0);
+  }
+  std::sort(stream_counts.begin(), stream_counts.end());
+  EXPECT_EQ(stream_counts, (std::vector<int>{1, 2, 2}));
 }
 
 }  // namespace

@@ -2,7 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
+#include <boost/json.hpp>
 
 #include "tickrelay/fanout/client_session_base.hpp"
 #include "tickrelay/wire/duration.hpp"
@@ -146,6 +148,44 @@ void ClientRegistry::wait_for_sessions(std::function<void(std::size_t left)> don
   close_timer_.async_wait([this, done = std::move(done)](error_code ec) mutable {
     if (!ec) wait_for_sessions(std::move(done));
   });
+}
+
+std::string ClientRegistry::clients_json(std::size_t limit) const {
+  const auto now = Clock::now();
+  std::vector<ClientInfo> all(sessions_.size());
+  std::size_t i = 0;
+  for (const auto* session : sessions_) session->describe(all[i++], now);
+  const auto listed = std::min(limit, all.size());
+  std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(listed), all.end(),
+                    [](const ClientInfo& a, const ClientInfo& b) {
+                      if (a.oldest_queued_seconds != b.oldest_queued_seconds)
+                        return a.oldest_queued_seconds > b.oldest_queued_seconds;
+                      return a.queued_bytes > b.queued_bytes;
+                    });
+  boost::json::array list;
+  list.reserve(listed);
+  for (std::size_t k = 0; k < listed; ++k) {
+    const auto& c = all[k];
+    boost::json::array streams;
+    for (std::size_t s = 0; s < std::min(c.streams.size(), kListedStreams); ++s) {
+      streams.emplace_back(boost::json::string_view(c.streams[s].data(), c.streams[s].size()));
+    }
+    list.push_back(boost::json::object{
+        {"peer", boost::json::string_view(c.peer.data(), c.peer.size())},
+        {"tls", c.tls},
+        {"open", c.open},
+        {"stream_count", c.streams.size()},
+        {"streams", std::move(streams)},
+        {"queued_bytes", c.queued_bytes},
+        {"oldest_queued_seconds", c.oldest_queued_seconds},
+        {"messages_sent", c.messages_sent},
+        {"connected_at_ms",
+         std::chrono::duration_cast<std::chrono::milliseconds>(c.connected_at.time_since_epoch()).count()},
+    });
+  }
+  return boost::json::serialize(
+             boost::json::object{{"connected", sessions_.size()}, {"listed", listed}, {"clients", std::move(list)}}) +
+         "\n";
 }
 
 void ClientRegistry::retire_stream(fanout::StreamId id) {

@@ -129,6 +129,18 @@ class ClientSession final : public ClientSessionBase, private WireSink {
 
   void abort() override { end(DisconnectReason::network_error, Ending::drop); }
 
+  void describe(ClientInfo& out, Clock::time_point now) const override {
+    out.peer = peer_;
+    out.tls = !std::is_same_v<Stream, tcp::socket>;
+    out.open = state_ == State::open;
+    out.streams.clear();
+    for (const auto& s : subs_) out.streams.push_back(s.name);
+    out.queued_bytes = queue_.bytes();
+    out.oldest_queued_seconds = queue_.empty() ? 0.0 : std::chrono::duration<double>(now - queue_.oldest()).count();
+    out.messages_sent = sent_messages_;
+    out.connected_at = connected_at_;
+  }
+
   void stream_retired(StreamId id) override {
     const auto it = std::find_if(subs_.begin(), subs_.end(), [id](const auto& s) { return s.id == id; });
     if (it == subs_.end() || state_ != State::open) return;
@@ -171,6 +183,7 @@ class ClientSession final : public ClientSessionBase, private WireSink {
   void on_accept(error_code ec) {
     if (ec) return fail(ec, "accept");
     state_ = State::open;
+    connected_at_ = std::chrono::system_clock::now();
     registry_.add(this);
     ++registry_.counters().clients_connected;
     registry_.log().debug("client connected peer={} target_streams={} combined={}", peer_, target_.streams.size(),
@@ -526,6 +539,7 @@ class ClientSession final : public ClientSessionBase, private WireSink {
   double tokens_;
   Clock::time_point last_refill_;
   std::uint64_t sent_messages_ = 0;
+  std::chrono::system_clock::time_point connected_at_{};
 };
 
 template <class Stream>

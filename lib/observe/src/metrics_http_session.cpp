@@ -88,7 +88,8 @@ void MetricsHttpSession::on_write(bool close_after, error_code ec, std::size_t /
 
 MetricsHttpSession::Response MetricsHttpSession::answer(const Request& request) const {
   const std::string_view path = path_of(request.target());
-  if (path != "/metrics" && path != "/healthz") {
+  const auto document = state_->documents.find(path);
+  if (path != "/metrics" && path != "/healthz" && document == state_->documents.end()) {
     return error_response(http::status::not_found, request.version());
   }
   if (request.method() != http::verb::get) {
@@ -103,6 +104,13 @@ MetricsHttpSession::Response MetricsHttpSession::answer(const Request& request) 
     response.result(healthy ? http::status::ok : http::status::service_unavailable);
     response.set(http::field::content_type, "text/plain; charset=utf-8");
     response.body() = healthy ? "ok\n" : reason + "\n";
+    return response;
+  }
+  if (document != state_->documents.end()) {
+    const std::string_view target = request.target();
+    const auto q = target.find('?');
+    response.set(http::field::content_type, "application/json");
+    response.body() = document->second(q == std::string_view::npos ? std::string_view() : target.substr(q + 1));
     return response;
   }
   try {

@@ -5,6 +5,7 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <unordered_set>
@@ -21,6 +22,7 @@ class MetricsHttpSession;
 struct MetricsServerState {
   MetricsServer::Collect collect;
   MetricsServer::HealthCheck health;
+  std::map<std::string, MetricsServer::Document, std::less<>> documents;
   MetricsServerLimits limits;
   std::unordered_set<MetricsHttpSession*> sessions;
   bool stopped = false;

@@ -19,6 +19,10 @@ std::string describe(const tcp::endpoint& endpoint) {
 
 }  // namespace
 
+void MetricsServer::add_json(std::string path, Document document) {
+  state_->documents[std::move(path)] = std::move(document);
+}
+
 MetricsServer::MetricsServer(net::io_context& ioc, tcp::endpoint endpoint, Collect collect, HealthCheck health,
                              MetricsServerLimits limits)
     : endpoint_(std::move(endpoint)),

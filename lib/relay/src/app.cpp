@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <charconv>
 #include <random>
 #include <stdexcept>
 
@@ -42,6 +43,34 @@ App::App(net::io_context& ioc, config::Config config, spdlog::logger& log, fanou
 }
 
 App::~App() = default;
+
+namespace {
+
+// The client list's size: `limit=N` in the query, at most kMaxListedClients.
+constexpr std::size_t kDefaultListedClients = 100;
+constexpr std::size_t kMaxListedClients = 1000;
+
+std::size_t listed_clients(std::string_view query) {
+  std::size_t limit = kDefaultListedClients;
+  const auto at = query.find("limit=");
+  if (at != std::string_view::npos && (at == 0 || query[at - 1] == '&')) {
+    const auto digits = query.substr(at + 6);
+    std::from_chars(digits.data(), digits.data() + digits.size(), limit);
+  }
+  return std::min(limit, kMaxListedClients);
+}
+
+}  // namespace
+
+std::unique_ptr<observe::MetricsServer> App::make_metrics_server(const std::string& listen) {
+  auto server = std::make_unique<observe::MetricsServer>(
+      ioc_, wire::parse_endpoint(listen), [this] { return exporter_->Collect(); }, [this] { return health(); });
+  // Who is connected and how far behind, lagging first (bounded in size).
+  server->add_json("/clients",
+                   [this](std::string_view query) { return registry_->clients_json(listed_clients(query)); });
+  server->start();
+  return server;
+}
 
 bool App::replay_for(fanout::StreamKind kind) const {
   if (!fanout::is_state_stream(kind)) return false;
@@ -89,10 +118,7 @@ void App::open_listener(const config::ServerConfig& server, bool adopt_systemd_s
 
 void App::start() {
   open_listener(config_.server, true);
-  metrics_server_ = std::make_unique<observe::MetricsServer>(
-      ioc_, wire::parse_endpoint(config_.metrics.listen), [this] { return exporter_->Collect(); },
-      [this] { return health(); });
-  metrics_server_->start();
+  metrics_server_ = make_metrics_server(config_.metrics.listen);
   const auto m = metrics_server_->local_endpoint();
   log_.info("metrics listener up address={}:{}", m.address().to_string(), m.port());
   pool_->start(config_.upstreams);
@@ -112,10 +138,7 @@ void App::apply(const config::Config& next) {
   }
   if (tls_changed || (listen_changed && !systemd_socket_)) open_listener(next.server, false);
   if (next.metrics.listen != config_.metrics.listen) {
-    auto server = std::make_unique<observe::MetricsServer>(
-        ioc_, wire::parse_endpoint(next.metrics.listen), [this] { return exporter_->Collect(); },
-        [this] { return health(); });
-    server->start();
+    auto server = make_metrics_server(next.metrics.listen);
     metrics_server_->stop();
     metrics_server_ = std::move(server);
   }

@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <unordered_set>
 #include <vector>
@@ -92,6 +93,13 @@ class ClientRegistry {
   // tells it that some still may not have ended.
   void close_all(std::chrono::steady_clock::duration drain, std::chrono::steady_clock::duration give_up,
                  std::function<void(std::size_t left)> done);
+  // The client list served on the metrics port (/clients): JSON with the
+  // number of clients ("connected") and at most `limit` of them ("clients"), those lagging most
+  // first (oldest queued frame, then queued bytes), each with at most
+  // kListedStreams stream names.
+  static constexpr std::size_t kListedStreams = 32;
+  std::string clients_json(std::size_t limit) const;
+
   // A reload removed a stream: its subscribers are told and unsubscribed.
   void retire_stream(fanout::StreamId id);
 

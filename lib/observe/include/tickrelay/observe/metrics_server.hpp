@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -28,13 +29,16 @@ struct MetricsServerLimits {
   std::size_t max_sessions = 32;
 };
 
-// Serves GET /metrics (Prometheus text format) and GET /healthz on the
-// caller's io_context: no threads of its own, so a single-threaded program
-// stays single-threaded (prometheus-cpp's Exposer runs civetweb threads).
+// Serves GET /metrics (Prometheus text format), GET /healthz and any JSON
+// documents added (e.g. /clients) on the caller's io_context: no threads of
+// its own, so a single-threaded program stays single-threaded
+// (prometheus-cpp's Exposer runs civetweb threads).
 class MetricsServer {
  public:
   using Collect = std::function<std::vector<prometheus::MetricFamily>()>;
   using HealthCheck = std::function<std::pair<bool, std::string>()>;  // healthy, reason
+  // A JSON document built per request from the query string (after '?').
+  using Document = std::function<std::string(std::string_view query)>;
 
   MetricsServer(net::io_context& ioc, tcp::endpoint endpoint, Collect collect, HealthCheck health,
                 MetricsServerLimits limits = {});
@@ -42,6 +46,8 @@ class MetricsServer {
   MetricsServer& operator=(const MetricsServer&) = delete;
   ~MetricsServer();
 
+  // Serves `document` as application/json at `path` (before start()).
+  void add_json(std::string path, Document document);
   // Binds and listens; throws std::runtime_error naming the address on failure.
   void start();
   // Closes the acceptor and every open session; pending handlers finish with

@@ -64,6 +64,8 @@ class App final : private fanout::StreamCatalog {
                            std::string& error) override;
   bool replay_for(fanout::StreamKind kind) const;
   void open_listener(const config::ServerConfig& server, bool adopt_systemd_socket);
+  // Started: /metrics, /healthz and /clients on `listen`.
+  std::unique_ptr<observe::MetricsServer> make_metrics_server(const std::string& listen);
 
   net::io_context& ioc_;
   config::Config config_;
