@@ -37,7 +37,8 @@ ClientRegistry::ClientRegistry(net::io_context& ioc, const ServerConfig& config,
       counters_(counters),
       log_(log),
       max_client_lag_(wire::to_duration(config.max_client_lag_seconds)),
-      close_timer_(ioc) {
+      close_timer_(ioc),
+      idle_timer_(ioc) {
   router_.set_batch_listener([this] { flush_dirty(); });
 }
 
@@ -62,6 +63,38 @@ std::optional<ClientRegistry::Admission> ClientRegistry::admit(const net::ip::ad
   ++count;
   ++admitted_;
   return Admission(this, address);
+}
+
+void ClientRegistry::add(ClientSessionBase* session) {
+  sessions_.insert(session);
+  if (!idle_sweeping_ && !closing_) sweep_idle();
+}
+
+namespace {
+
+// Each client is looked at this often as a share of idle_ping: pinged
+// within a quarter of idle_ping after the mark, dropped likewise.
+constexpr double kSweepsPerIdlePing = 4;
+
+}  // namespace
+
+void ClientRegistry::sweep_idle() {
+  if (sessions_.empty() || closing_) {
+    idle_sweeping_ = false;
+    return;
+  }
+  idle_sweeping_ = true;
+  const auto idle = wire::to_duration(config_.idle_ping_seconds);
+  const auto now = Clock::now();
+  // Collected first: dropping a session removes it from the set.
+  std::vector<std::shared_ptr<ClientSessionBase>> all;
+  all.reserve(sessions_.size());
+  for (auto* s : sessions_) all.push_back(s->shared_from_this());
+  for (auto& s : all) s->check_idle(now, idle);
+  idle_timer_.expires_after(wire::to_duration(config_.idle_ping_seconds / kSweepsPerIdlePing));
+  idle_timer_.async_wait([this](error_code ec) {
+    if (!ec) sweep_idle();
+  });
 }
 
 void ClientRegistry::mark_dirty(std::shared_ptr<ClientSessionBase> session) {
@@ -127,6 +160,9 @@ void ClientRegistry::abort_all() {
 
 void ClientRegistry::close_all(std::chrono::steady_clock::duration drain, std::chrono::steady_clock::duration give_up,
                                std::function<void(std::size_t left)> done) {
+  // Shutdown's own deadlines rule from here; no timer of ours outlives them.
+  closing_ = true;
+  idle_timer_.cancel();
   shutdown_all();
   drain_deadline_ = std::chrono::steady_clock::now() + drain;
   give_up_at_ = drain_deadline_ + give_up;

@@ -5,8 +5,8 @@
 #include <sys/uio.h>
 
 #include <algorithm>
+#include <array>
 #include <boost/asio/write.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <cerrno>
 #include <chrono>
@@ -32,6 +32,10 @@ namespace websocket = beast::websocket;
 
 // Frames lent to one write: the kernel's IOV_MAX for one sendmsg.
 constexpr std::size_t kMaxGather = 1024;
+// A client's control messages mostly fit one piece read in the session.
+constexpr std::size_t kReadPiece = 64;
+// A long message's buffer is kept up to this size once handled.
+constexpr std::size_t kKeptMessageBytes = 1024;
 // A TLS client's write copy above this is freed once written.
 constexpr std::size_t kKeptTlsBuffer = 64 * 1024;
 
@@ -59,10 +63,12 @@ class ClientSession final : public ClientSessionBase, private WireSink {
       : ws_(static_cast<WireSink&>(*this), std::move(stream)),
         registry_(registry),
         admission_(std::move(admission)),
-        target_(std::move(target)),
+        url_streams_(target.streams),
+        prefix_(target.prefix),
+        microsecond_(target.microsecond),
         queue_(registry.config().client_queue_bytes, registry.counters().client_queue_bytes),
-        policy_(*this, hooks),
-        combined_(target_.combined),
+        policy_(*this, hooks, target),
+        combined_(target.combined),
         tokens_(registry.config().client_message_rate),
         last_refill_(Clock::now()) {
     error_code ec;
@@ -79,16 +85,17 @@ class ClientSession final : public ClientSessionBase, private WireSink {
     const auto& config = registry_.config();
     websocket::stream_base::timeout timeouts{};
     timeouts.handshake_timeout = wire::to_duration(config.handshake_timeout_seconds);
-    // Beast pings after half the idle timeout and closes after the whole:
-    // idle_ping seconds of silence, then as long again to answer.
-    timeouts.idle_timeout = wire::to_duration(2 * config.idle_ping_seconds);
-    timeouts.keep_alive_pings = true;
+    // Idle clients are pinged and closed by the registry's one sweep
+    // (check_idle), not by a timer per connection.
+    timeouts.idle_timeout = websocket::stream_base::none();
+    timeouts.keep_alive_pings = false;
     ws_.set_option(timeouts);
     ws_.set_option(websocket::stream_base::decorator(
         [](websocket::response_type& res) { res.set(beast::http::field::server, "tickrelay/" TICKRELAY_VERSION); }));
     ws_.read_message_max(config.max_client_message_bytes);
     ws_.auto_fragment(false);
     ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
+      heard();
       // Binance counts pings and pongs against the message limit too.
       if (kind != websocket::frame_type::close) count_message();
     });
@@ -128,6 +135,25 @@ class ClientSession final : public ClientSessionBase, private WireSink {
   }
 
   void abort() override { end(DisconnectReason::network_error, Ending::drop); }
+
+  void check_idle(Clock::time_point now, Clock::duration idle) override {
+    if (state_ != State::open) return;
+    if (now - last_heard_ >= 2 * idle) {
+      registry_.log().debug("client idle peer={}: no answer to our ping", peer_);
+      return end(DisconnectReason::idle_timeout, Ending::drop);
+    }
+    if (now - last_heard_ >= idle && !idle_pinged_) {
+      idle_pinged_ = true;
+      ping();
+    }
+  }
+
+  // One ping at a time (the library takes no more).
+  void ping() {
+    if (state_ != State::open || pinging_) return;
+    pinging_ = true;
+    ws_.async_ping({}, [self = shared()](error_code) { self->pinging_ = false; });
+  }
 
   void describe(ClientInfo& out, Clock::time_point now) const override {
     out.peer = peer_;
@@ -184,9 +210,10 @@ class ClientSession final : public ClientSessionBase, private WireSink {
     if (ec) return fail(ec, "accept");
     state_ = State::open;
     connected_at_ = std::chrono::system_clock::now();
+    last_heard_ = Clock::now();
     registry_.add(this);
     ++registry_.counters().clients_connected;
-    registry_.log().debug("client connected peer={} target_streams={} combined={}", peer_, target_.streams.size(),
+    registry_.log().debug("client connected peer={} target_streams={} combined={}", peer_, url_streams_.size(),
                           combined_);
     if constexpr (Policy<ClientSession>::kHooked) {
       policy_.opened();
@@ -194,24 +221,43 @@ class ClientSession final : public ClientSessionBase, private WireSink {
     }
     // Streams named in the URL; one the relay does not carry is reported in
     // Binance's error shape and the others still flow.
-    subscribe(target_.streams, "null", false);
+    subscribe(url_streams_, "null", false);
+    std::vector<std::string>().swap(url_streams_);
     do_read();
   }
 
+  // Reads a message piece by piece into a small buffer in the session: an
+  // idle client (nearly all of them) holds no read buffer on the heap. A
+  // message that does not fit in one piece is gathered in message_.
   void do_read() {
-    ws_.async_read(read_buffer_, [self = shared()](error_code ec, std::size_t n) { self->on_read(ec, n); });
+    ws_.async_read_some(net::buffer(piece_), [self = shared()](error_code ec, std::size_t n) { self->on_read(ec, n); });
   }
 
-  void on_read(error_code ec, std::size_t) {
+  void heard() {
+    last_heard_ = Clock::now();
+    idle_pinged_ = false;
+  }
+
+  void on_read(error_code ec, std::size_t n) {
     // Once the library has queued a close frame of its own (the answer to
     // the client's close, or 1009 for an oversized message), it still goes
     // out before the socket closes.
     if (ec) return fail(ec, "read", close_when_flushed_ ? Ending::answer_close : Ending::drop);
+    heard();
+    const std::string_view piece(piece_.data(), n);
+    if (!ws_.is_message_done()) {
+      message_.append(piece);  // read_message_max bounds it
+      return do_read();
+    }
     if (!count_message()) return;
-    const auto data = read_buffer_.cdata();
-    const std::string_view text(static_cast<const char*>(data.data()), data.size());
-    handle_request(text);
-    read_buffer_.consume(read_buffer_.size());
+    if (message_.empty()) {
+      handle_request(piece);
+    } else {
+      message_.append(piece);
+      handle_request(message_);
+      message_.clear();
+      if (message_.capacity() > kKeptMessageBytes) std::string().swap(message_);
+    }
     if (state_ == State::open) do_read();
   }
 
@@ -269,7 +315,7 @@ class ClientSession final : public ClientSessionBase, private WireSink {
       if (std::any_of(subs_.begin(), subs_.end(), [&](const auto& s) { return s.name == name; }) ||
           std::any_of(added.begin(), added.end(), [&](const auto& s) { return s.name == name; }))
         continue;
-      const auto stream = registry_.catalog().resolve(name, target_.prefix, target_.microsecond, error);
+      const auto stream = registry_.catalog().resolve(name, prefix_, microsecond_, error);
       if (stream == kNoStream) {
         if (respond) return send_text(make_error(ControlError{kInvalidRequest, "Invalid request: " + error, id}));
         // From the URL: report it and go on with the rest.
@@ -522,12 +568,17 @@ class ClientSession final : public ClientSessionBase, private WireSink {
   websocket::stream<QueuedWriteStream<Stream>> ws_;
   ClientRegistry& registry_;
   ClientRegistry::Admission admission_;
-  RequestTarget target_;
+  std::vector<std::string> url_streams_;  // the streams the URL names, until subscribed
+  std::string prefix_;                    // the request path's product prefix (/market, ...)
+  bool microsecond_;
   SendQueue queue_;
   [[no_unique_address]] Policy<ClientSession> policy_;
   std::vector<Subscription> subs_;
-  std::string linear_;  // TLS only
-  beast::flat_buffer read_buffer_;
+  // TLS: the copy one write encrypts from (nothing for plain sockets).
+  struct NoCopy {};
+  [[no_unique_address]] std::conditional_t<std::is_same_v<Stream, tcp::socket>, NoCopy, std::string> linear_;
+  std::array<char, kReadPiece> piece_;
+  std::string message_;  // a message longer than one piece, while it arrives
   std::string peer_;
   State state_ = State::handshake;
   bool combined_;
@@ -536,6 +587,9 @@ class ClientSession final : public ClientSessionBase, private WireSink {
   bool writing_ = false;
   bool flush_marked_ = false;
   bool close_when_flushed_ = false;
+  bool pinging_ = false;
+  bool idle_pinged_ = false;
+  Clock::time_point last_heard_{};  // the client's last frame of any kind
   double tokens_;
   Clock::time_point last_refill_;
   std::uint64_t sent_messages_ = 0;

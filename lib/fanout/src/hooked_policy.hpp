@@ -18,22 +18,18 @@ template <class Session>
 class HookedPolicy final : public SessionControl {
  public:
   static constexpr bool kHooked = true;
-  HookedPolicy(Session& session, SessionHooks* hooks) : session_(session), hooks_(*hooks) {}
+  HookedPolicy(Session& session, SessionHooks* hooks, const RequestTarget& target)
+      : session_(session), hooks_(*hooks), target_(target) {}
 
   void opened() { hooks_.opened(*this); }
   void closed() { hooks_.closed(*this); }
   SessionHooks::FrameAction on_frame(const FramePtr& frame) { return hooks_.on_frame(*this, frame); }
   bool silent() { return hooks_.silent(*this); }
 
-  const RequestTarget& target() const override { return session_.target_; }
+  const RequestTarget& target() const override { return target_; }
   bool combined() const override { return session_.combined_; }
   void send_text(std::string_view payload) override { session_.send_text(payload); }
-  void ping() override {
-    // Beast takes one ping at a time.
-    if (!session_.is_open() || pinging_) return;
-    pinging_ = true;
-    session_.ws_.async_ping({}, [self = session_.shared(), this](error_code) { pinging_ = false; });
-  }
+  void ping() override { session_.ping(); }
   void close(std::uint16_t code, std::string_view reason) override {
     if (!session_.is_open()) return;
     session_.end(DisconnectReason::shutdown, Session::Ending::close_after_drain,
@@ -44,7 +40,7 @@ class HookedPolicy final : public SessionControl {
  private:
   Session& session_;
   SessionHooks& hooks_;
-  bool pinging_ = false;
+  RequestTarget target_;  // as the client asked, for the hooks
 };
 
 }  // namespace tickrelay::fanout

@@ -11,7 +11,7 @@ template <class Session>
 class RelayPolicy {
  public:
   static constexpr bool kHooked = false;
-  RelayPolicy(Session&, SessionHooks*) {}
+  RelayPolicy(Session&, SessionHooks*, const RequestTarget&) {}
 };
 
 }  // namespace tickrelay::fanout

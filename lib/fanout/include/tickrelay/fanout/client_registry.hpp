@@ -64,7 +64,7 @@ class ClientRegistry {
   // An admission, or why the client is refused.
   std::optional<Admission> admit(const net::ip::address& address, fanout::RefusalReason& refusal);
 
-  void add(ClientSessionBase* session) { sessions_.insert(session); }
+  void add(ClientSessionBase* session);
   void remove(ClientSessionBase* session) { sessions_.erase(session); }
   std::size_t size() const { return sessions_.size(); }
   std::size_t admitted() const { return admitted_; }
@@ -143,6 +143,11 @@ class ClientRegistry {
   Clock::time_point shed_logged_at_{};
   SessionHooks* hooks_ = nullptr;
   net::steady_timer close_timer_;
+  // Pings idle clients and drops those that stay silent: one timer for all.
+  void sweep_idle();
+  net::steady_timer idle_timer_;
+  bool idle_sweeping_ = false;
+  bool closing_ = false;
   std::chrono::steady_clock::time_point drain_deadline_{};
   std::chrono::steady_clock::time_point give_up_at_{};
   bool drain_over_ = false;

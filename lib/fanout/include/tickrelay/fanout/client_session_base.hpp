@@ -38,6 +38,8 @@ class ClientSessionBase : public Subscriber, public std::enable_shared_from_this
   // the client.
   virtual void stream_retired(StreamId id) = 0;
   virtual void describe(ClientInfo& out, Clock::time_point now) const = 0;
+  // A client silent for `idle` is pinged; silent for twice that, dropped.
+  virtual void check_idle(Clock::time_point now, Clock::duration idle) = 0;
 };
 
 }  // namespace tickrelay::fanout
