@@ -258,5 +258,28 @@ TEST_F(LagBoundTest, ClientListOnTheMetricsPortShowsWhoLagsFirstAndIsBounded) {
   EXPECT_EQ(stream_counts, (std::vector<int>{1, 2, 2}));
 }
 
+TEST_F(LagBoundTest, SilentClientIsPingedThenDroppedWhileOneThatAnswersStays) {
+  start_sim_and_relay("btcusdt", {"--rate", "20"}, {"btcusdt@aggTrade"}, "idle_ping: 300ms");
+  WsTestClient silent(relay_.ws_url("/ws/btcusdt@aggTrade"));
+  WsTestClient answering(relay_.ws_url("/ws/btcusdt@aggTrade"));
+  // The answering client reads (and so answers pings) for well past twice
+  // idle_ping; the silent one reads nothing meanwhile.
+  ASSERT_TRUE(eventually(
+      [&] {
+        answering.read(std::chrono::milliseconds(50));
+        return relay_.metric("tickrelay_client_disconnects_total", "reason=\"idle_timeout\"") == 1;
+      },
+      std::chrono::seconds(30)));
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (std::chrono::steady_clock::now() < until) answering.read(std::chrono::milliseconds(50));
+  EXPECT_FALSE(answering.closed());
+  EXPECT_TRUE(answering.read());
+  EXPECT_EQ(relay_.metric("tickrelay_client_disconnects_total", "reason=\"idle_timeout\""), 1);
+  for (int i = 0; i < 1000 && silent.read(std::chrono::seconds(5)); ++i) {
+  }
+  EXPECT_TRUE(silent.closed());
+  EXPECT_EQ(relay_.metric("tickrelay_clients_connected"), 1);
+}
+
 }  // namespace
 }  // namespace tickrelay::test
