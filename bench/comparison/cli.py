@@ -271,15 +271,10 @@ def main(argv=None):
         log(f"bench/compare: {e}")
         return 2
     ports = assign_ports(args)
-    wanted = sorted({p for ps in ports.values() for p in (ps.sim, ps.server, ps.relay_metrics, ps.load_metrics)})
-    busy = [p for p in wanted if processes.port_in_use(p)]
-    if busy:
-        log(f"bench/compare: port(s) {', '.join(map(str, busy))} on {processes.HOST} are in use; stop what holds "
-            "them, or pick others with --base-port / --metrics-base-port / --relay-metrics-port")
+    wanted = [p for ps in ports.values() for p in (ps.sim, ps.server, ps.relay_metrics, ps.load_metrics)]
+    if not processes.refuse_busy_ports(wanted, "bench/compare", log,
+                                       "--base-port / --metrics-base-port / --relay-metrics-port"):
         return 2
-    # The harness itself stays off the server's CPU.
-    if 1 in os.sched_getaffinity(0):
-        os.sched_setaffinity(0, {1})
 
     load_before = processes.load_average()
     planned = len(args.points) * len(args.impls)

@@ -452,13 +452,7 @@ def notes(results):
 
 def markdown(doc, points, tls_points, impls):
     s = doc["settings"]
-    out = [f"# {doc['title']}", "",
-           f"- date: {doc['date']}",
-           f"- command: `{doc['command']}`",
-           f"- commit: {doc['host']['commit']}",
-           f"- machine: {doc['host']['cpus']} CPUs, {doc['host']['kernel']}; load average (1, 5, 15 min) "
-           f"before {', '.join(f'{x:.2f}' for x in doc['host']['load_before'])}, "
-           f"after {', '.join(f'{x:.2f}' for x in doc['host']['load_after'])}",
+    out = report.header_lines(doc) + [
            f"- streams: {s['streams']} × `{s['template']}` (the first {s['streams']} pairs of "
            f"`{s['symbols_file']}`); clients on `/stream?streams=` (combined envelope) for both relays",
            f"- each point: {s['warm_up_s']:g} s warm-up, then {s['duration_s']:g} s measured; relay on CPU 0, "
@@ -521,14 +515,9 @@ def main(argv=None):
         log(f"bench/fanout_limit: {e}")
         return 2
     ports = assign_ports(args, everyone)
-    wanted = sorted({x for p in ports.values() for x in (p.sim, p.server, p.relay_metrics, p.load_metrics)})
-    busy = [p for p in wanted if processes.port_in_use(p)]
-    if busy:
-        log(f"bench/fanout_limit: port(s) {', '.join(map(str, busy))} are in use; pick others with --base-port / "
-            "--metrics-base-port")
+    wanted = [x for p in ports.values() for x in (p.sim, p.server, p.relay_metrics, p.load_metrics)]
+    if not processes.refuse_busy_ports(wanted, "bench/fanout_limit", log):
         return 2
-    if 1 in os.sched_getaffinity(0):
-        os.sched_setaffinity(0, {1})
 
     points = [Point(f"N{c} R{r}", c, r) for r in args.rate for c in args.clients]
     tls_points = [Point(f"tls N{c} R{args.tls_rate}", c, args.tls_rate) for c in args.tls_clients]

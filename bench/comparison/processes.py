@@ -288,3 +288,16 @@ def metric_by_label(text, name, label):
         if sample == name and label in labels:
             values[labels[label]] = values.get(labels[label], 0.0) + value
     return values
+
+
+def refuse_busy_ports(ports, tool, log, hint="--base-port / --metrics-base-port"):
+    """False (after saying which) when any of `ports` is in use on HOST; then keeps this
+    harness off the relay's CPU 0 for the run."""
+    busy = [p for p in sorted(set(ports)) if port_in_use(p)]
+    if busy:
+        log(f"{tool}: port(s) {', '.join(map(str, busy))} on {HOST} are in use; stop what holds them, "
+            f"or pick others with {hint}")
+        return False
+    if 1 in os.sched_getaffinity(0):
+        os.sched_setaffinity(0, {1})
+    return True

@@ -179,14 +179,19 @@ def by_point_table(impl, points, results):
     return _table(header, body) if body else ""
 
 
+def header_lines(doc):
+    """The title and the lines every report starts with: when, what, where, how busy."""
+    return [f"# {doc['title']}", "",
+            f"- date: {doc['date']}",
+            f"- command: `{doc['command']}`",
+            f"- commit: {doc['host']['commit']}",
+            f"- machine: {doc['host']['cpus']} CPUs, {doc['host']['kernel']}; load average (1, 5, 15 min) "
+            f"before {', '.join(f'{x:.2f}' for x in doc['host']['load_before'])}, "
+            f"after {', '.join(f'{x:.2f}' for x in doc['host']['load_after'])}"]
+
+
 def markdown(doc, points, chart_files):
-    out = [f"# {doc['title']}", "",
-           f"- date: {doc['date']}",
-           f"- command: `{doc['command']}`",
-           f"- commit: {doc['host']['commit']}",
-           f"- machine: {doc['host']['cpus']} CPUs, {doc['host']['kernel']}; load average (1, 5, 15 min) "
-           f"before {', '.join(f'{x:.2f}' for x in doc['host']['load_before'])}, "
-           f"after {', '.join(f'{x:.2f}' for x in doc['host']['load_after'])}",
+    out = header_lines(doc) + [
            f"- each point: {doc['settings']['warm_up_s']:g} s warm-up (not measured), then "
            f"{doc['settings']['duration_s']:g} s measured; server on CPU 0, simulator and load client on CPU 1",
            f"- saturated: delivered < {doc['settings']['delivered_min_pct']:g} % of offered once all clients were "

@@ -17,17 +17,6 @@ namespace {
 
 namespace json = boost::json;
 
-void expect_every_event(const FanoutClients& clients) {
-  std::size_t i = 0;
-  for (const auto& t : clients.tallies()) {
-    EXPECT_FALSE(t.closed) << "client " << i;
-    EXPECT_EQ(t.gaps, 0u) << "client " << i;
-    EXPECT_EQ(t.duplicates, 0u) << "client " << i;
-    EXPECT_EQ(t.messages, static_cast<std::uint64_t>(t.last_id - t.first_id + 1)) << "client " << i;
-    ++i;
-  }
-}
-
 class DownstreamTest : public SimRelayTest {
  protected:
   void start(const std::string& server_extra = "", std::vector<std::string> sim_args = {"--rate", "1000"},

@@ -160,17 +160,6 @@ TEST(FanoutBatching, OneUpstreamReadReachesAClientInOneWrite) {
   EXPECT_LE(relay.metric("tickrelay_client_writes_total"), 2);
 }
 
-void expect_every_event(const FanoutClients& clients) {
-  std::size_t i = 0;
-  for (const auto& t : clients.tallies()) {
-    EXPECT_FALSE(t.closed) << "client " << i;
-    EXPECT_EQ(t.gaps, 0u) << "client " << i;
-    EXPECT_EQ(t.duplicates, 0u) << "client " << i;
-    EXPECT_EQ(t.messages, static_cast<std::uint64_t>(t.last_id - t.first_id + 1)) << "client " << i;
-    ++i;
-  }
-}
-
 class LagBoundTest : public SimRelayTest {};
 
 TEST_F(LagBoundTest, LaggingClientIsClosedWithItsReasonWhileOthersGetEveryEvent) {

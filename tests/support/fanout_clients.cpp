@@ -1,5 +1,7 @@
 #include "fanout_clients.hpp"
 
+#include <gtest/gtest.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/beast/core.hpp>
@@ -104,5 +106,16 @@ bool FanoutClients::run_until_each_has(std::uint64_t messages, std::chrono::mill
 }
 
 const std::vector<ClientTally>& FanoutClients::tallies() const { return impl_->tallies; }
+
+void expect_every_event(const FanoutClients& clients) {
+  std::size_t i = 0;
+  for (const auto& t : clients.tallies()) {
+    EXPECT_FALSE(t.closed) << "client " << i;
+    EXPECT_EQ(t.gaps, 0u) << "client " << i;
+    EXPECT_EQ(t.duplicates, 0u) << "client " << i;
+    EXPECT_EQ(t.messages, static_cast<std::uint64_t>(t.last_id - t.first_id + 1)) << "client " << i;
+    ++i;
+  }
+}
 
 }  // namespace tickrelay::test

@@ -38,4 +38,8 @@ class FanoutClients {
   std::unique_ptr<Impl> impl_;
 };
 
+// GoogleTest expectations that every client is open and got every event of
+// its stream exactly once, in order, between its first and last id.
+void expect_every_event(const FanoutClients& clients);
+
 }  // namespace tickrelay::test

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -426,14 +427,7 @@ class ClientSession final : public ClientSessionBase, private WireSink {
     auto& socket = lowest_socket(ws_.next_layer().next_layer());
     auto& iov = registry_.iovecs(kMaxGather);
     while (queue_.has_pending()) {
-      std::size_t count = 0;
-      std::size_t total = 0;
-      queue_.gather(
-          [&](net::const_buffer b) {
-            iov[count++] = iovec{const_cast<void*>(b.data()), b.size()};
-            total += b.size();
-          },
-          kMaxGather);
+      const auto [count, total] = lend(iov);
       msghdr msg{};
       msg.msg_iov = iov.data();
       msg.msg_iovlen = count;
@@ -462,9 +456,9 @@ class ClientSession final : public ClientSessionBase, private WireSink {
     }
   }
 
-  // TLS encrypts from one buffer per record: gather by copying once.
-  void write_tls() {
-    auto& iov = registry_.iovecs(kMaxGather);
+  // Lends up to kMaxGather pending frames to one write, as iovecs in
+  // `iov`; returns how many and their bytes.
+  std::pair<std::size_t, std::size_t> lend(std::vector<iovec>& iov) {
     std::size_t count = 0;
     std::size_t total = 0;
     queue_.gather(
@@ -473,6 +467,13 @@ class ClientSession final : public ClientSessionBase, private WireSink {
           total += b.size();
         },
         kMaxGather);
+    return {count, total};
+  }
+
+  // TLS encrypts from one buffer per record: gather by copying once.
+  void write_tls() {
+    auto& iov = registry_.iovecs(kMaxGather);
+    const auto [count, total] = lend(iov);
     linear_.resize(total);
     char* out = linear_.data();
     for (std::size_t i = 0; i < count; ++i) {
