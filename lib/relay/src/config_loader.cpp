@@ -308,8 +308,10 @@ ServerConfig read_server(const Reader& r, const YAML::Node& node) {
     s.client_queue_bytes = r.count(n, key + ".client_queue_bytes", 4096, std::size_t{1} << 32);
   if (const auto& n = node["max_streams_per_client"])
     s.max_streams_per_client = r.count(n, key + ".max_streams_per_client", 1, 65536);
+  // At least 1: a client's token bucket holds one second's worth, which
+  // below one never reaches the whole token its first message needs.
   if (const auto& n = node["client_message_rate"])
-    s.client_message_rate = r.number(n, key + ".client_message_rate", 0.1, 100000);
+    s.client_message_rate = r.number(n, key + ".client_message_rate", 1, 100000);
   if (const auto& n = node["max_client_message_bytes"])
     s.max_client_message_bytes = r.count(n, key + ".max_client_message_bytes", 256, 16 << 20);
   if (const auto& n = node["max_request_bytes"])

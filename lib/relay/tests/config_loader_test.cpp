@@ -318,6 +318,12 @@ TEST(ConfigLoader, OutOfRange) {
   expect_error(minimal("", "server:\n  max_request_bytes: 2KiB\n  max_path_bytes: 4KiB\n"), 7, "server.max_path_bytes",
                "must not exceed max_request_bytes");
   expect_error(minimal("", "cpu_affinity: 4096\n"), 6, "cpu_affinity", "must be between");
+  // The client's token bucket holds one second's worth: below one message a
+  // second it never holds the token a first message needs.
+  expect_error(minimal("", "server:\n  client_message_rate: 0.5\n"), 7, "server.client_message_rate",
+               "must be between 1 and 100000 (got 0.5)");
+  expect_error(minimal("", "server:\n  client_message_rate: 0.999\n"), 7, "server.client_message_rate",
+               "must be between 1");
   expect_error(minimal("", "cpu_affinity: -2\n"), 6, "cpu_affinity", "must be between");
 }
 
