@@ -88,10 +88,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
         return refuse(http::status::unauthorized, "missing or wrong access token", RefusalReason::unauthorized);
     }
     if (!parsed) return refuse(http::status::not_found, error, RefusalReason::bad_request);
-    if (parsed->streams.size() > config.max_streams_per_client)
-      return refuse(http::status::bad_request,
-                    "too many streams: at most " + std::to_string(config.max_streams_per_client) + " per connection",
-                    RefusalReason::bad_request);
+    // Only now, authorized, are the names split, and only up to the cap.
+    if (!split_streams(*parsed, config.max_streams_per_client, error))
+      return refuse(http::status::bad_request, error, RefusalReason::bad_request);
     if (auto* hooks = registry_.hooks(); hooks != nullptr && !hooks->admit(*parsed))
       return refuse(http::status::service_unavailable, "connection refused for now", RefusalReason::max_clients);
     error_code peer_ec;

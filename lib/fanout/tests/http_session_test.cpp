@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/write.hpp>
 #include <string>
+
+#include "session_harness.hpp"
 
 namespace tickrelay::fanout {
 namespace {
@@ -38,6 +42,81 @@ TEST(HttpSession, TokenWithEmbeddedNul) {
   EXPECT_TRUE(token_matches(std::string("ab\0cd", 5), expected));
   EXPECT_FALSE(token_matches(std::string("ab\0ce", 5), expected));
   EXPECT_FALSE(token_matches("ab", expected));
+}
+
+// Writes one request as given and reads the response's head.
+class RawRequest {
+ public:
+  RawRequest(net::io_context& ioc, const tcp::endpoint& server, std::string request)
+      : socket_(ioc), request_(std::move(request)) {
+    socket_.async_connect(server, [this](error_code ec) {
+      if (ec) return finish();
+      net::async_write(socket_, net::buffer(request_), [this](error_code wec, std::size_t) {
+        if (wec) return finish();
+        net::async_read_until(socket_, net::dynamic_buffer(response_), "\r\n\r\n",
+                              [this](error_code, std::size_t) { finish(); });
+      });
+    });
+  }
+  ~RawRequest() {
+    error_code ignored;
+    socket_.close(ignored);
+  }
+  bool done = false;
+  // The status code of the response, 0 if none came.
+  int status() const {
+    if (!response_.starts_with("HTTP/1.1 ") || response_.size() < 12) return 0;
+    return std::stoi(response_.substr(9, 3));
+  }
+
+ private:
+  void finish() { done = true; }
+  tcp::socket socket_;
+  std::string request_;
+  std::string response_;
+};
+
+// An upgrade request of exactly `size` bytes, headers included: a padding
+// header makes up the difference.
+std::string upgrade_request(const std::string& target, std::size_t size) {
+  const std::string head = "GET " + target +
+                           " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nX-Pad: ";
+  const std::string tail = "\r\n\r\n";
+  EXPECT_GE(size, head.size() + tail.size());
+  return head + std::string(size - head.size() - tail.size(), 'p') + tail;
+}
+
+class HttpSessionLimits : public testing::SessionHarness {
+ protected:
+  int status_of(const std::string& request) {
+    requests_.push_back(std::make_unique<RawRequest>(ioc_, listener_->local_endpoint(), request));
+    auto& r = *requests_.back();
+    EXPECT_TRUE(run_until([&] { return r.done; }));
+    return r.status();
+  }
+  ~HttpSessionLimits() override { requests_.clear(); }
+  std::vector<std::unique_ptr<RawRequest>> requests_;
+};
+
+TEST_F(HttpSessionLimits, StreamCapCountsEveryNameInThePath) {
+  catalog_.add("btcusdt@trade");
+  config_.max_streams_per_client = 4;
+  start();
+  EXPECT_EQ(status_of(upgrade_request("/ws/btcusdt@trade/btcusdt@trade/btcusdt@trade/btcusdt@trade", 400)), 101);
+  EXPECT_EQ(status_of(
+                upgrade_request("/ws/btcusdt@trade/btcusdt@trade/btcusdt@trade/btcusdt@trade/btcusdt@trade", 400)),
+            400);
+}
+
+TEST_F(HttpSessionLimits, TokenIsCheckedBeforeTheStreamCap) {
+  catalog_.add("btcusdt@trade");
+  config_.max_streams_per_client = 1;
+  config_.auth_token = "s3cret";
+  start();
+  EXPECT_EQ(status_of(upgrade_request("/stream?streams=a@trade/b@trade", 400)), 401);
+  EXPECT_EQ(status_of(upgrade_request("/stream?streams=a@trade/b@trade&token=s3cret", 400)), 400);
+  EXPECT_EQ(status_of(upgrade_request("/stream?streams=btcusdt@trade&token=s3cret", 400)), 101);
 }
 
 }  // namespace
