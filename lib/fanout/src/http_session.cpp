@@ -28,7 +28,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
  public:
   template <class... Args>
   HttpSession(ClientRegistry& registry, Args&&... args)
-      : stream_(std::forward<Args>(args)...), registry_(registry), deadline_(registry.io()) {
+      : stream_(std::forward<Args>(args)...),
+        registry_(registry),
+        deadline_(registry.io()),
+        buffer_(registry.config().max_request_bytes) {
+    // Beast applies header_limit to the request line and to the header
+    // fields each on their own, consuming the line before the fields are
+    // in, so both together may reach twice the limit: these two bound what
+    // is buffered, and on_read refuses a whole request past the limit.
     parser_.header_limit(static_cast<std::uint32_t>(registry.config().max_request_bytes));
     parser_.body_limit(0);
   }
@@ -58,11 +65,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
 
   void do_read() {
     http::async_read(stream_, buffer_, parser_,
-                     [self = this->shared_from_this()](error_code ec, std::size_t) { self->on_read(ec); });
+                     [self = this->shared_from_this()](error_code ec, std::size_t n) { self->on_read(ec, n); });
   }
 
-  void on_read(error_code ec) {
-    if (ec == http::error::header_limit || ec == http::error::buffer_overflow)
+  // `n`: the bytes the parser took for the request, the request line and
+  // the headers (there is no body).
+  void on_read(error_code ec, std::size_t n) {
+    if (ec == http::error::header_limit || ec == http::error::buffer_overflow ||
+        (!ec && n > registry_.config().max_request_bytes))
       return refuse(http::status::request_header_fields_too_large, "request too large", RefusalReason::bad_request);
     if (ec == http::error::body_limit || ec == http::error::unexpected_body)
       return refuse(http::status::bad_request, "no body expected", RefusalReason::bad_request);

@@ -99,6 +99,23 @@ class HttpSessionLimits : public testing::SessionHarness {
   std::vector<std::unique_ptr<RawRequest>> requests_;
 };
 
+TEST_F(HttpSessionLimits, RequestOfExactlyMaxRequestBytesIsAccepted) {
+  catalog_.add("btcusdt@trade");
+  start();
+  ASSERT_EQ(config_.max_request_bytes, 16384u);
+  EXPECT_EQ(status_of(upgrade_request("/ws/btcusdt@trade", 16384)), 101);
+}
+
+TEST_F(HttpSessionLimits, RequestOneByteOverMaxRequestBytesGets431) {
+  catalog_.add("btcusdt@trade");
+  start();
+  EXPECT_EQ(status_of(upgrade_request("/ws/btcusdt@trade", 16385)), 431);
+  // The request line counts towards the same limit as the headers.
+  const std::string long_target = "/ws/btcusdt@trade/" + std::string(12000, 'x') + "@trade";
+  EXPECT_EQ(status_of(upgrade_request(long_target, 16385)), 431);
+  EXPECT_EQ(status_of(upgrade_request("/ws/btcusdt@trade", 40000)), 431);
+}
+
 TEST_F(HttpSessionLimits, StreamCapCountsEveryNameInThePath) {
   catalog_.add("btcusdt@trade");
   config_.max_streams_per_client = 4;
