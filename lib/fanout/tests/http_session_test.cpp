@@ -44,6 +44,49 @@ TEST(HttpSession, TokenWithEmbeddedNul) {
   EXPECT_FALSE(token_matches("ab", expected));
 }
 
+beast::http::request<beast::http::empty_body> upgrade(const std::string& target) {
+  beast::http::request<beast::http::empty_body> request(beast::http::verb::get, target, 11);
+  request.set(beast::http::field::host, "127.0.0.1");
+  request.set(beast::http::field::upgrade, "websocket");
+  request.set(beast::http::field::connection, "Upgrade");
+  request.set(beast::http::field::sec_websocket_key, "dGhlIHNhbXBsZSBub25jZQ==");
+  request.set(beast::http::field::sec_websocket_version, "13");
+  return request;
+}
+
+TEST(CheckRequest, SizeLimitCountsTheWholeRequest) {
+  const ServerConfig config;
+  const auto ok = check_request({}, config.max_request_bytes, upgrade("/ws/a@trade"), config);
+  EXPECT_EQ(ok.action, RequestVerdict::Action::upgrade);
+  ASSERT_TRUE(ok.target.has_value());
+  EXPECT_EQ(ok.target->streams, std::vector<std::string>{"a@trade"});
+  const auto over = check_request({}, config.max_request_bytes + 1, upgrade("/ws/a@trade"), config);
+  EXPECT_EQ(over.action, RequestVerdict::Action::refuse);
+  EXPECT_EQ(over.status, beast::http::status::request_header_fields_too_large);
+  EXPECT_EQ(check_request(beast::http::error::header_limit, 0, {}, config).status,
+            beast::http::status::request_header_fields_too_large);
+  EXPECT_EQ(check_request(net::error::eof, 0, {}, config).action, RequestVerdict::Action::close);
+}
+
+TEST(CheckRequest, OrderOfRefusals) {
+  ServerConfig config;
+  config.auth_token = "t";
+  config.max_streams_per_client = 1;
+  auto status = [&](const std::string& target) { return check_request({}, 100, upgrade(target), config).status; };
+  EXPECT_EQ(status("/ws/" + std::string(config.max_path_bytes, 'a')), beast::http::status::uri_too_long);
+  EXPECT_EQ(status("/nowhere"), beast::http::status::unauthorized);
+  auto bearer = upgrade("/nowhere");
+  bearer.set(beast::http::field::authorization, "Bearer t");
+  EXPECT_EQ(check_request({}, 100, bearer, config).status, beast::http::status::not_found);
+  EXPECT_EQ(status("/ws/a@trade/b@trade"), beast::http::status::unauthorized);
+  EXPECT_EQ(status("/ws/a@trade/b@trade?token=t"), beast::http::status::bad_request);
+  EXPECT_EQ(status("/ws/a@trade?token=t"), beast::http::status::switching_protocols);
+  beast::http::request<beast::http::empty_body> livez(beast::http::verb::get, "/livez", 11);
+  const auto health = check_request({}, 30, livez, config);
+  EXPECT_EQ(health.action, RequestVerdict::Action::answer);
+  EXPECT_EQ(health.status, beast::http::status::ok);
+}
+
 // Writes one request as given and reads the response's head.
 class RawRequest {
  public:
