@@ -119,12 +119,18 @@ class Reader {
     return text;
   }
 
-  // A path relative to the config file's folder; the file must be readable.
+  // A path relative to the config file's folder; the file must be readable
+  // and a regular file: a FIFO would block the loop at reload, a device
+  // such as /dev/zero never ends.
   std::string readable_file(const YAML::Node& node, const std::string& key) const {
     const auto text = string(node, key);
     if (text.empty()) return text;
     std::filesystem::path p(text);
     if (p.is_relative()) p = std::filesystem::path(base_dir_) / p;
+    std::error_code ec;
+    const auto status = std::filesystem::status(p, ec);
+    if (ec || !std::filesystem::exists(status)) fail(node, key, "cannot read file " + p.string());
+    if (!std::filesystem::is_regular_file(status)) fail(node, key, p.string() + " is not a regular file");
     if (!std::ifstream(p).good()) fail(node, key, "cannot read file " + p.string());
     return p.string();
   }

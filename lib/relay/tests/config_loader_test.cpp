@@ -479,6 +479,21 @@ TEST(ConfigLoader, SymbolsFileMissingOrEmpty) {
   expect_error(head + "empty.txt" + tail, 4, "upstreams[0].symbols_file", "holds no symbols", dir.path());
 }
 
+// Files are read on the loop at start and reload: a device or a FIFO could
+// block it or never end (/dev/zero), so only regular files are read.
+TEST(ConfigLoader, NamedFilesMustBeRegularFiles) {
+  test::TempDir dir;
+  std::filesystem::create_directory(dir.file("sub"));
+  const std::string head = "upstreams:\n  - name: f\n    url: wss://fstream.binance.com\n    symbols_file: ";
+  const std::string tail = "\n    streams: [\"{symbol}@kline_1h\"]\n";
+  expect_error(head + "/dev/null" + tail, 4, "upstreams[0].symbols_file", "/dev/null is not a regular file",
+               dir.path());
+  expect_error(head + "sub" + tail, 4, "upstreams[0].symbols_file", dir.file("sub") + " is not a regular file",
+               dir.path());
+  expect_error(minimal("    tls:\n      ca_file: /dev/zero\n"), 7, "upstreams[0].tls.ca_file",
+               "/dev/zero is not a regular file");
+}
+
 TEST(ConfigLoader, StudySymbolsFileLoads) {
   const std::string yaml =
       "upstreams:\n  - name: f\n    url: wss://fstream.binance.com\n"
