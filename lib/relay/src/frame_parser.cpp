@@ -18,11 +18,11 @@ bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 bool nested_deeper_than(const char* p, std::size_t size, std::size_t limit) {
   std::size_t depth = 0;
   bool in_string = false;
-  for (const char* end = p + size; p < end; ++p) {
-    const char c = *p;
+  for (std::size_t i = 0; i < size; ++i) {
+    const char c = p[i];
     if (in_string) {
       if (c == '\\')
-        ++p;
+        ++i;
       else if (c == '"')
         in_string = false;
     } else if (c == '"') {
