@@ -2,6 +2,13 @@
 # the sanitizer build stay separate concerns.
 option(TICKRELAY_WERROR "Treat warnings as errors" ON)
 option(TICKRELAY_SANITIZE "Build with AddressSanitizer and UndefinedBehaviorSanitizer" OFF)
+# The libFuzzer build (fuzz/, clang only): every tickrelay target gets the
+# sanitizers and libFuzzer's coverage hooks; only the fuzz targets link
+# libFuzzer itself.
+option(TICKRELAY_FUZZ "Build the libFuzzer targets in fuzz/ (clang; its own build tree)" OFF)
+if(TICKRELAY_FUZZ AND NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+  message(FATAL_ERROR "TICKRELAY_FUZZ needs clang (e.g. CXX=clang++-16), not ${CMAKE_CXX_COMPILER_ID}")
+endif()
 
 function(tickrelay_enable_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic)
@@ -11,7 +18,11 @@ function(tickrelay_enable_warnings target)
 endfunction()
 
 function(tickrelay_enable_sanitizers target)
-  if(TICKRELAY_SANITIZE)
+  if(TICKRELAY_FUZZ)
+    target_compile_options(${target} PRIVATE -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+                                             -fno-sanitize-recover=undefined)
+    target_link_options(${target} PRIVATE -fsanitize=address,undefined)
+  elseif(TICKRELAY_SANITIZE)
     target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
     target_link_options(${target} PRIVATE -fsanitize=address,undefined)
   endif()

@@ -72,7 +72,6 @@ class RawSession : public Session, public std::enable_shared_from_this<RawSessio
   std::uint32_t mask_state_;
   bool waiting_readable_ = false;
   bool waiting_writable_ = false;
-  bool read_needs_writable_ = false;  // TLS: a read waits for the socket to take a write
   bool up_ = false;
   bool done_ = false;
 };

@@ -28,9 +28,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
  public:
   template <class... Args>
   HttpSession(ClientRegistry& registry, Args&&... args)
-      : stream_(std::forward<Args>(args)...), registry_(registry), deadline_(registry.io()) {
-    parser_.header_limit(static_cast<std::uint32_t>(registry.config().max_request_bytes));
-    parser_.body_limit(0);
+      : stream_(std::forward<Args>(args)...),
+        registry_(registry),
+        deadline_(registry.io()),
+        buffer_(registry.config().max_request_bytes) {
+    limit_request_parser(parser_, registry.config());
   }
 
   void run() {
@@ -58,40 +60,18 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
 
   void do_read() {
     http::async_read(stream_, buffer_, parser_,
-                     [self = this->shared_from_this()](error_code ec, std::size_t) { self->on_read(ec); });
+                     [self = this->shared_from_this()](error_code ec, std::size_t n) { self->on_read(ec, n); });
   }
 
-  void on_read(error_code ec) {
-    if (ec == http::error::header_limit || ec == http::error::buffer_overflow)
-      return refuse(http::status::request_header_fields_too_large, "request too large", RefusalReason::bad_request);
-    if (ec == http::error::body_limit || ec == http::error::unexpected_body)
-      return refuse(http::status::bad_request, "no body expected", RefusalReason::bad_request);
-    if (ec) return close();
-    auto& request = parser_.get();
-    const auto& config = registry_.config();
-    const std::string_view target = request.target();
-    if (target.size() > config.max_path_bytes)
-      return refuse(http::status::uri_too_long, "request path too long", RefusalReason::bad_request);
-    if (!beast::websocket::is_upgrade(request)) {
-      if (request.method() == http::verb::get && target == "/livez") return answer(http::status::ok, "ok\n");
-      return refuse(http::status::upgrade_required,
-                    "this is a WebSocket endpoint: /ws/<stream> or /stream?streams=<stream>/<stream>",
-                    RefusalReason::bad_request);
+  void on_read(error_code ec, std::size_t n) {
+    auto verdict = check_request(ec, n, parser_.get(), registry_.config());
+    switch (verdict.action) {
+      case RequestVerdict::Action::close: return close();
+      case RequestVerdict::Action::answer: return answer(verdict.status, std::move(verdict.text));
+      case RequestVerdict::Action::refuse: return refuse(verdict.status, verdict.text, verdict.why);
+      case RequestVerdict::Action::upgrade: break;
     }
-    std::string error;
-    auto parsed = parse_request_target(target, error);
-    if (!config.auth_token.empty()) {
-      std::string_view presented = parsed ? std::string_view(parsed->token) : std::string_view{};
-      const std::string_view authorization = request[http::field::authorization];
-      if (authorization.starts_with("Bearer ")) presented = authorization.substr(7);
-      if (!token_matches(presented, config.auth_token))
-        return refuse(http::status::unauthorized, "missing or wrong access token", RefusalReason::unauthorized);
-    }
-    if (!parsed) return refuse(http::status::not_found, error, RefusalReason::bad_request);
-    if (parsed->streams.size() > config.max_streams_per_client)
-      return refuse(http::status::bad_request,
-                    "too many streams: at most " + std::to_string(config.max_streams_per_client) + " per connection",
-                    RefusalReason::bad_request);
+    auto& parsed = verdict.target;
     if (auto* hooks = registry_.hooks(); hooks != nullptr && !hooks->admit(*parsed))
       return refuse(http::status::service_unavailable, "connection refused for now", RefusalReason::max_clients);
     error_code peer_ec;
@@ -142,6 +122,54 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
 };
 
 }  // namespace
+
+void limit_request_parser(beast::http::request_parser<beast::http::empty_body>& parser, const ServerConfig& config) {
+  // Beast applies header_limit to the request line and to the header fields
+  // each on their own, consuming the line before the fields are in, so both
+  // together may reach twice the limit: this and the read buffer's bound
+  // keep what is buffered small, and check_request refuses a whole request
+  // past the limit.
+  parser.header_limit(static_cast<std::uint32_t>(config.max_request_bytes));
+  parser.body_limit(0);
+}
+
+RequestVerdict check_request(error_code read_error, std::size_t request_bytes,
+                             const beast::http::request<beast::http::empty_body>& request, const ServerConfig& config) {
+  using Action = RequestVerdict::Action;
+  auto refuse = [](http::status status, std::string text, RefusalReason why) {
+    return RequestVerdict{Action::refuse, status, std::move(text), why, std::nullopt};
+  };
+  if (read_error == http::error::header_limit || read_error == http::error::buffer_overflow ||
+      (!read_error && request_bytes > config.max_request_bytes))
+    return refuse(http::status::request_header_fields_too_large, "request too large", RefusalReason::bad_request);
+  if (read_error == http::error::body_limit || read_error == http::error::unexpected_body)
+    return refuse(http::status::bad_request, "no body expected", RefusalReason::bad_request);
+  if (read_error) return RequestVerdict{Action::close, {}, {}, {}, std::nullopt};
+  const std::string_view target = request.target();
+  if (target.size() > config.max_path_bytes)
+    return refuse(http::status::uri_too_long, "request path too long", RefusalReason::bad_request);
+  if (!beast::websocket::is_upgrade(request)) {
+    if (request.method() == http::verb::get && target == "/livez")
+      return RequestVerdict{Action::answer, http::status::ok, "ok\n", {}, std::nullopt};
+    return refuse(http::status::upgrade_required,
+                  "this is a WebSocket endpoint: /ws/<stream> or /stream?streams=<stream>/<stream>",
+                  RefusalReason::bad_request);
+  }
+  std::string error;
+  auto parsed = parse_request_target(target, error);
+  if (!config.auth_token.empty()) {
+    std::string_view presented = parsed ? std::string_view(parsed->token) : std::string_view{};
+    const std::string_view authorization = request[http::field::authorization];
+    if (authorization.starts_with("Bearer ")) presented = authorization.substr(7);
+    if (!token_matches(presented, config.auth_token))
+      return refuse(http::status::unauthorized, "missing or wrong access token", RefusalReason::unauthorized);
+  }
+  if (!parsed) return refuse(http::status::not_found, std::move(error), RefusalReason::bad_request);
+  // Only now, authorized, are the names split, and only up to the cap.
+  if (!split_streams(*parsed, config.max_streams_per_client, error))
+    return refuse(http::status::bad_request, std::move(error), RefusalReason::bad_request);
+  return RequestVerdict{Action::upgrade, http::status::switching_protocols, {}, {}, std::move(parsed)};
+}
 
 void start_http_session(tcp::socket socket, ClientRegistry& registry) {
   std::make_shared<HttpSession<tcp::socket>>(registry, std::move(socket))->run();

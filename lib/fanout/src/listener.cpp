@@ -9,7 +9,7 @@
 namespace tickrelay::fanout {
 
 Listener::Listener(net::io_context& ioc, ClientRegistry& registry, ssl::context* tls)
-    : ioc_(ioc), registry_(registry), tls_(tls), acceptor_(ioc), retry_(ioc) {}
+    : registry_(registry), tls_(tls), acceptor_(ioc), retry_(ioc) {}
 
 void Listener::listen(const tcp::endpoint& endpoint) {
   error_code ec;

@@ -7,11 +7,23 @@ namespace {
 
 using Streams = std::vector<std::string>;
 
-RequestTarget parse_ok(std::string_view target) {
+RequestTarget parse_ok(std::string_view target, std::size_t max_streams = 1024) {
   std::string error;
   auto t = parse_request_target(target, error);
   EXPECT_TRUE(t.has_value()) << target << ": " << error;
-  return t ? *t : RequestTarget{};
+  if (!t) return RequestTarget{};
+  EXPECT_TRUE(split_streams(*t, max_streams, error)) << target << ": " << error;
+  return *t;
+}
+
+// n distinct names, a0@trade/a1@trade/...
+std::string names(std::size_t n, std::string_view separator = "/") {
+  std::string list;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i) list += separator;
+    list += "a" + std::to_string(i) + "@trade";
+  }
+  return list;
 }
 
 std::string parse_error(std::string_view target) {
@@ -117,6 +129,61 @@ TEST(RequestTarget, DuplicatesAndEmptyNamesRemoved) {
   EXPECT_EQ(parse_ok("/ws/a@trade//b@trade/").streams, (Streams{"a@trade", "b@trade"}));
   EXPECT_EQ(parse_ok("/stream?streams=/a@trade/a@trade//b@trade/").streams, (Streams{"a@trade", "b@trade"}));
   EXPECT_EQ(parse_ok("/ws/btcusdt@trade/btcusdt%40trade").streams, (Streams{"btcusdt@trade"}));
+}
+
+TEST(RequestTarget, ManyDuplicatesKeepFirstOccurrenceOrder) {
+  std::string list;
+  Streams expected;
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 999; i >= 0; --i) list += "/s" + std::to_string(i) + "@trade";
+  }
+  for (int i = 999; i >= 0; --i) expected.push_back("s" + std::to_string(i) + "@trade");
+  EXPECT_EQ(parse_ok("/ws" + list, 3000).streams, expected);
+}
+
+TEST(RequestTarget, StreamListWaitsForTheSplit) {
+  std::string error;
+  auto t = parse_request_target("/stream?streams=a@trade/b@trade&token=x", error);
+  ASSERT_TRUE(t.has_value()) << error;
+  // The token is known before any name is copied.
+  EXPECT_EQ(t->token, "x");
+  EXPECT_EQ(t->stream_list, "a@trade/b@trade");
+  EXPECT_TRUE(t->streams.empty());
+  ASSERT_TRUE(split_streams(*t, 2, error)) << error;
+  EXPECT_EQ(t->streams, (Streams{"a@trade", "b@trade"}));
+}
+
+TEST(RequestTarget, CapRefusesAnOverCapPath) {
+  for (const std::string& target : {"/ws/" + names(5000), "/stream?streams=" + names(5000), "/market/ws/" + names(1025),
+                                    "/stream?streams=" + names(1025, "//")}) {
+    std::string error;
+    auto t = parse_request_target(target, error);
+    ASSERT_TRUE(t.has_value()) << error;
+    EXPECT_FALSE(split_streams(*t, 1024, error)) << target.substr(0, 40);
+    EXPECT_EQ(error, "too many streams: at most 1024 per connection");
+    EXPECT_TRUE(t->streams.empty());
+  }
+}
+
+TEST(RequestTarget, CapAllowsExactlyTheCap) {
+  const auto t = parse_ok("/stream?streams=" + names(1024), 1024);
+  ASSERT_EQ(t.streams.size(), 1024u);
+  EXPECT_EQ(t.streams.front(), "a0@trade");
+  EXPECT_EQ(t.streams.back(), "a1023@trade");
+  // Empty names are not names.
+  EXPECT_EQ(parse_ok("/ws//a@trade///b@trade//", 2).streams, (Streams{"a@trade", "b@trade"}));
+}
+
+TEST(RequestTarget, CapCountsRepeatedNames) {
+  // The count comes before the names are compared: 1025 names are over a cap
+  // of 1024 even when they are all one stream.
+  std::string list = "/ws";
+  for (int i = 0; i < 1025; ++i) list += "/a@trade";
+  std::string error;
+  auto t = parse_request_target(list, error);
+  ASSERT_TRUE(t.has_value()) << error;
+  EXPECT_FALSE(split_streams(*t, 1024, error));
+  EXPECT_EQ(parse_ok(list, 1025).streams, (Streams{"a@trade"}));
 }
 
 TEST(RequestTarget, UnknownPaths) {

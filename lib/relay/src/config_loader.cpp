@@ -119,12 +119,18 @@ class Reader {
     return text;
   }
 
-  // A path relative to the config file's folder; the file must be readable.
+  // A path relative to the config file's folder; the file must be readable
+  // and a regular file: a FIFO would block the loop at reload, a device
+  // such as /dev/zero never ends.
   std::string readable_file(const YAML::Node& node, const std::string& key) const {
     const auto text = string(node, key);
     if (text.empty()) return text;
     std::filesystem::path p(text);
     if (p.is_relative()) p = std::filesystem::path(base_dir_) / p;
+    std::error_code ec;
+    const auto status = std::filesystem::status(p, ec);
+    if (ec || !std::filesystem::exists(status)) fail(node, key, "cannot read file " + p.string());
+    if (!std::filesystem::is_regular_file(status)) fail(node, key, p.string() + " is not a regular file");
     if (!std::ifstream(p).good()) fail(node, key, "cannot read file " + p.string());
     return p.string();
   }
@@ -310,8 +316,10 @@ ServerConfig read_server(const Reader& r, const YAML::Node& node) {
     s.max_client_lag_seconds = r.seconds(n, key + ".max_client_lag", 0.001, 3600);
   if (const auto& n = node["max_streams_per_client"])
     s.max_streams_per_client = r.count(n, key + ".max_streams_per_client", 1, 65536);
+  // At least 1: a client's token bucket holds one second's worth, which
+  // below one never reaches the whole token its first message needs.
   if (const auto& n = node["client_message_rate"])
-    s.client_message_rate = r.number(n, key + ".client_message_rate", 0.1, 100000);
+    s.client_message_rate = r.number(n, key + ".client_message_rate", 1, 100000);
   if (const auto& n = node["max_client_message_bytes"])
     s.max_client_message_bytes = r.count(n, key + ".max_client_message_bytes", 256, 16 << 20);
   if (const auto& n = node["max_request_bytes"])

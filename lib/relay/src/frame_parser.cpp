@@ -12,6 +12,30 @@ namespace od = simdjson::ondemand;
 
 bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
+// Whether objects and arrays nest deeper than `limit` anywhere in the message.
+// Brackets inside strings are text; an escape skips the character after it.
+// The structure itself is checked by the parse that follows.
+bool nested_deeper_than(const char* p, std::size_t size, std::size_t limit) {
+  std::size_t depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < size; ++i) {
+    const char c = p[i];
+    if (in_string) {
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > limit) return true;
+    } else if ((c == '}' || c == ']') && depth > 0) {
+      --depth;
+    }
+  }
+  return false;
+}
+
 ParsedFrame malformed(const char* why) {
   ParsedFrame f;
   f.type = ParsedFrame::Type::malformed;
@@ -84,6 +108,7 @@ ParsedFrame FrameParser::parse(const char* data, std::size_t size, std::size_t c
     capacity = impl_->padded.size();
     data = impl_->padded.data();
   }
+  if (nested_deeper_than(data, size, kMaxDepth)) return malformed("nested too deep");
   od::document doc;
   if (impl_->parser.iterate(data, size, capacity).get(doc)) return malformed("not JSON");
   od::object root;
@@ -109,11 +134,18 @@ ParsedFrame FrameParser::parse(const char* data, std::size_t size, std::size_t c
       while (p > data_begin && is_ws(*p)) --p;
       data_end = p + 1;
     }
-    const std::string_view key(key_start, std::strchr(key_start, '"') - key_start);
+    // The key ends at the next quote (escaped keys never match ours); a NUL
+    // inside it must not end the search early, so search by length.
+    const auto* key_end = static_cast<const char*>(
+        std::memchr(key_start, '"', static_cast<std::size_t>(data + size - key_start)));
+    if (key_end == nullptr) return malformed("broken object");
+    const std::string_view key(key_start, static_cast<std::size_t>(key_end - key_start));
     if (key == "stream") {
       if (field.value().get_string().get(out.stream)) return malformed("stream is not a string");
       has_stream = true;
     } else if (key == "data") {
+      // A second data would start after the first one's end.
+      if (has_data) return malformed("data given twice");
       const char* p = key_start + key.size() + 1;
       while (is_ws(*p) || *p == ':') ++p;
       data_begin = p;
@@ -161,6 +193,9 @@ ParsedFrame FrameParser::parse(const char* data, std::size_t size, std::size_t c
       while (p > data_begin && is_ws(*p)) --p;
       data_end = p + 1;
     }
+    // Each step above stays within the message; this keeps a range that
+    // would not from ever reaching Frame's copy.
+    if (data_begin == nullptr || data_end < data_begin || data_end > data + size) return malformed("broken data");
     out.type = ParsedFrame::Type::event;
     out.data_offset = static_cast<std::size_t>(data_begin - data);
     out.data_size = static_cast<std::size_t>(data_end - data_begin);

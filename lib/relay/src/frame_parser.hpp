@@ -36,6 +36,12 @@ std::int64_t event_time_to_us(std::int64_t event_time);
 
 class FrameParser {
  public:
+  // Deepest nesting of objects and arrays an upstream message may have. A
+  // Binance event needs four (envelope, data, a depth update's bids, one
+  // level); simdjson's On-Demand parser skips what it does not read without
+  // counting depth, so a deeper message would reach clients as it came.
+  static constexpr std::size_t kMaxDepth = 32;
+
   FrameParser();
   ~FrameParser();
   FrameParser(const FrameParser&) = delete;

@@ -318,6 +318,12 @@ TEST(ConfigLoader, OutOfRange) {
   expect_error(minimal("", "server:\n  max_request_bytes: 2KiB\n  max_path_bytes: 4KiB\n"), 7, "server.max_path_bytes",
                "must not exceed max_request_bytes");
   expect_error(minimal("", "cpu_affinity: 4096\n"), 6, "cpu_affinity", "must be between");
+  // The client's token bucket holds one second's worth: below one message a
+  // second it never holds the token a first message needs.
+  expect_error(minimal("", "server:\n  client_message_rate: 0.5\n"), 7, "server.client_message_rate",
+               "must be between 1 and 100000 (got 0.5)");
+  expect_error(minimal("", "server:\n  client_message_rate: 0.999\n"), 7, "server.client_message_rate",
+               "must be between 1");
   expect_error(minimal("", "cpu_affinity: -2\n"), 6, "cpu_affinity", "must be between");
 }
 
@@ -471,6 +477,21 @@ TEST(ConfigLoader, SymbolsFileMissingOrEmpty) {
   expect_error(head + "missing.txt" + tail, 4, "upstreams[0].symbols_file",
                "cannot read file " + dir.file("missing.txt"), dir.path());
   expect_error(head + "empty.txt" + tail, 4, "upstreams[0].symbols_file", "holds no symbols", dir.path());
+}
+
+// Files are read on the loop at start and reload: a device or a FIFO could
+// block it or never end (/dev/zero), so only regular files are read.
+TEST(ConfigLoader, NamedFilesMustBeRegularFiles) {
+  test::TempDir dir;
+  std::filesystem::create_directory(dir.file("sub"));
+  const std::string head = "upstreams:\n  - name: f\n    url: wss://fstream.binance.com\n    symbols_file: ";
+  const std::string tail = "\n    streams: [\"{symbol}@kline_1h\"]\n";
+  expect_error(head + "/dev/null" + tail, 4, "upstreams[0].symbols_file", "/dev/null is not a regular file",
+               dir.path());
+  expect_error(head + "sub" + tail, 4, "upstreams[0].symbols_file", dir.file("sub") + " is not a regular file",
+               dir.path());
+  expect_error(minimal("    tls:\n      ca_file: /dev/zero\n"), 7, "upstreams[0].tls.ca_file",
+               "/dev/zero is not a regular file");
 }
 
 TEST(ConfigLoader, StudySymbolsFileLoads) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -244,6 +245,79 @@ TEST(FrameParser, MalformedReasons) {
   EXPECT_STREQ(parser.parse(R"({"stream":"a@trade"})").error, "envelope without data");
   EXPECT_STREQ(parser.parse(R"({"data":{}})").error, "message without stream");
   EXPECT_STREQ(parser.parse(R"({"result":null,"id":1}{"x":1})").error, "trailing bytes after the object");
+}
+
+// Every event's data range lies inside the message, whatever shape the
+// envelope has: a range past the end would be copied into a frame.
+void expect_data_inside(const std::string& msg, const ParsedFrame& f) {
+  if (f.type != Type::event) return;
+  EXPECT_LE(f.data_offset, msg.size()) << msg;
+  EXPECT_LE(f.data_size, msg.size() - std::min(f.data_offset, msg.size())) << msg;
+}
+
+TEST(FrameParser, DataGivenTwiceIsMalformed) {
+  FrameParser parser;
+  for (const std::string& msg : {
+           std::string(R"({"stream":"a@trade","data":{"E":1},"data":{"E":2}})"),
+           std::string(R"({"data":{"E":1},"stream":"a@trade","data":{"E":2}})"),
+           std::string(R"({"data":{"E":1},"data":[1],"stream":"a@trade"})"),
+           std::string(R"({"stream":"a@trade","data":{"E":1}, "data" : {} })"),
+       }) {
+    const auto f = parser.parse(msg);
+    EXPECT_EQ(f.type, Type::malformed) << msg;
+    EXPECT_STREQ(f.error, "data given twice") << msg;
+    expect_data_inside(msg, f);
+  }
+}
+
+TEST(FrameParser, DataRangeStaysInsideTheMessage) {
+  FrameParser parser;
+  for (const std::string& msg : {
+           std::string(R"({"stream":"a@trade","data":{}})"),
+           std::string(R"({"stream":"a@trade","data":[]})"),
+           std::string(R"({"data":{},"stream":"a@trade"})"),
+           std::string(R"({"stream":"a@trade","data":{},"":1})"),
+           std::string(R"({"stream":"a@trade","data" :	[ ] 	})"),
+           std::string(R"({"stream":"a@trade","stream":"b@trade","data":{"E":1}})"),
+       }) {
+    const auto f = parser.parse(msg);
+    EXPECT_EQ(f.type, Type::event) << msg << ": " << (f.error ? f.error : "");
+    expect_data_inside(msg, f);
+  }
+}
+
+TEST(FrameParser, NulInsideAKey) {
+  FrameParser parser;
+  static constexpr char kMsg[] = "{\"x\0data\":1,\"stream\":\"a@trade\",\"data\":{\"E\":1}}";
+  const std::string msg(kMsg, sizeof kMsg - 1);
+  const auto f = parser.parse(msg);
+  if (f.type == Type::event) {
+    EXPECT_EQ(data_of(msg, f), R"({"E":1})");
+  }
+  expect_data_inside(msg, f);
+}
+
+std::string nested(std::size_t depth) {
+  return R"({"stream":"a@trade","data":{"E":1,"x":)" + std::string(depth, '[') + std::string(depth, ']') + "}}";
+}
+
+TEST(FrameParser, DeepNestingIsMalformed) {
+  FrameParser parser;
+  // The envelope and the data object are two levels; the array adds the rest.
+  const auto at_bound = parser.parse(nested(FrameParser::kMaxDepth - 2));
+  EXPECT_EQ(at_bound.type, Type::event) << (at_bound.error ? at_bound.error : "");
+  for (std::size_t depth : {FrameParser::kMaxDepth - 1, std::size_t{2000}, std::size_t{100000}}) {
+    const auto f = parser.parse(nested(depth));
+    EXPECT_EQ(f.type, Type::malformed) << depth;
+    EXPECT_STREQ(f.error, "nested too deep") << depth;
+  }
+  // Brackets inside strings are text, not nesting.
+  const std::string text = R"({"stream":"a@trade","data":{"E":1,"s":")" + std::string(5000, '[') + R"(\"{{{"}})";
+  EXPECT_EQ(parser.parse(text).type, Type::event);
+  // Deep nesting outside data counts too: /stream clients get the envelope.
+  const std::string outside = R"({"x":)" + std::string(3000, '[') + std::string(3000, ']') +
+                              R"(,"stream":"a@trade","data":{"E":1}})";
+  EXPECT_EQ(parser.parse(outside).type, Type::malformed);
 }
 
 TEST(FrameParser, EventTimeInMillisecondsAndMicroseconds) {

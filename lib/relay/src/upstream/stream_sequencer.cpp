@@ -20,7 +20,9 @@ StreamSequencer::Verdict StreamSequencer::observe(fanout::StreamId stream, std::
     s.owner = connection;
   }
   if (gap_id >= 0) {
-    if (s.last_gap_id >= 0 && gap_id != s.last_gap_id + 1) ++gaps;
+    // gap_id - 1 cannot overflow (gap_id >= 0); last_gap_id + 1 would at
+    // INT64_MAX, an id any upstream may send.
+    if (s.last_gap_id >= 0 && gap_id - 1 != s.last_gap_id) ++gaps;
     s.last_gap_id = gap_id;
   }
   return Verdict::deliver;

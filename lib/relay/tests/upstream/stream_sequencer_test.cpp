@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 namespace tickrelay::upstream {
 namespace {
 
@@ -163,6 +165,23 @@ TEST(StreamSequencer, DuplicateWithAJumpedIdIsNotAGap) {
   EXPECT_EQ(seq.observe(0, 2, key(90, 5), 5, gaps), Verdict::duplicate);
   EXPECT_EQ(seq.observe(0, 1, key(102, 12), 12, gaps), Verdict::deliver);
   EXPECT_EQ(gaps, 0u);
+}
+
+// Ids come from the upstream as sent: the largest int64 must not overflow the
+// "next id" check (undefined behaviour, caught by the sanitizer builds).
+TEST(StreamSequencer, LargestIdIsNotAnOverflow) {
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  StreamSequencer seq;
+  std::uint64_t gaps = 0;
+  EXPECT_EQ(seq.observe(0, 1, key(1, kMax - 1), kMax - 1, gaps), Verdict::deliver);
+  EXPECT_EQ(seq.observe(0, 1, key(2, kMax), kMax, gaps), Verdict::deliver);
+  EXPECT_EQ(gaps, 0u);
+  // After the largest id anything is a jump, counted once.
+  EXPECT_EQ(seq.observe(0, 1, key(3, 0), 0, gaps), Verdict::deliver);
+  EXPECT_EQ(gaps, 1u);
+  EXPECT_EQ(seq.observe(0, 1, key(4, kMax), kMax, gaps), Verdict::deliver);
+  EXPECT_EQ(seq.observe(0, 1, key(5, kMax), kMax, gaps), Verdict::deliver);
+  EXPECT_EQ(gaps, 3u);
 }
 
 }  // namespace

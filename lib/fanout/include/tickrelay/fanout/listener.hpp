@@ -30,7 +30,6 @@ class Listener : public std::enable_shared_from_this<Listener> {
   void do_accept();
   void on_accept(error_code ec, tcp::socket socket);
 
-  net::io_context& ioc_;
   ClientRegistry& registry_;
   ssl::context* tls_;
   tcp::acceptor acceptor_;
