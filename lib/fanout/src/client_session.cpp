@@ -244,6 +244,10 @@ class ClientSession final : public ClientSessionBase, private WireSink {
     // the client's close, or 1009 for an oversized message), it still goes
     // out before the socket closes.
     if (ec) return fail(ec, "read", close_when_flushed_ ? Ending::answer_close : Ending::drop);
+    // A session that is ending takes no request: a SUBSCRIBE read after
+    // its end would put it back in the router after its last unsubscribe.
+    // The library reads on for its closing handshake.
+    if (state_ != State::open) return;
     heard();
     const std::string_view piece(piece_.data(), n);
     if (!ws_.is_message_done()) {
@@ -309,6 +313,7 @@ class ClientSession final : public ClientSessionBase, private WireSink {
   // Resolves every name first, so a request is applied whole or refused
   // whole; then subscribes and replays last values after the response.
   void subscribe(const std::vector<std::string>& names, const std::string& id, bool respond) {
+    if (state_ != State::open) return;  // only an open session is in the router
     auto& router = registry_.router();
     std::vector<Subscription> added;
     std::string error;

@@ -2,8 +2,12 @@
 // registry and router are the real ones; the catalog is a fake.
 #include <gtest/gtest.h>
 
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/websocket/error.hpp>
 #include <string>
+
+#include "tickrelay/wire/ws_frame.hpp"
 
 #include "session_harness.hpp"
 #include "tickrelay/fanout/frame.hpp"
@@ -101,6 +105,47 @@ TEST_F(ClientSessionTest, ClientPastItsQueueBoundIsClosedWith1008AndCountedOnce)
   // The other client never noticed.
   EXPECT_FALSE(other.ended);
   EXPECT_EQ(other.messages[0], kTrade);
+}
+
+TEST_F(ClientSessionTest, SubscribeReadAfterASlowConsumerCloseLeavesNothingInTheRouter) {
+  config_.client_queue_bytes = 4096;
+  config_.handshake_timeout_seconds = 0.5;  // the closing handshake's bound
+  const auto btc = catalog_.add("btcusdt@trade");
+  const auto eth = catalog_.add("ethusdt@trade");
+  start();
+  // A client that never reads, driven by hand: the upgrade, then later one
+  // SUBSCRIBE that arrives after the relay has closed it.
+  net::io_context own;
+  tcp::socket raw(own);
+  raw.connect(listener_->local_endpoint());
+  net::write(raw, net::buffer(std::string("GET /ws/btcusdt@trade HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                                          "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                                          "Sec-WebSocket-Version: 13\r\n\r\n")));
+  ASSERT_TRUE(subscribed(btc));
+  std::string head;
+  net::read_until(raw, net::dynamic_buffer(head), "\r\n\r\n");
+  ASSERT_NE(head.find(" 101 "), std::string::npos) << head;
+
+  // The first half of a SUBSCRIBE frame arrives and is taken in: the
+  // session's read is now in the middle of a message.
+  std::string subscribe;
+  wire::append_client_frame(subscribe, wire::Opcode::text,
+                            R"({"method":"SUBSCRIBE","params":["ethusdt@trade"],"id":1})", 0x12345678);
+  const std::size_t half = subscribe.size() / 2;
+  net::write(raw, net::buffer(subscribe.data(), half));
+  for (int i = 0; i < 20; ++i) ioc_.poll();
+  // Then it is closed as a slow consumer, and the rest of the frame comes.
+  const std::string big = "\"" + std::string(1000, 'x') + "\"";
+  for (int i = 0; i < 20; ++i) router_.publish(event(btc, "btcusdt@trade", big));
+  ASSERT_TRUE(run_until([&] { return disconnects(DisconnectReason::slow_consumer) == 1; }));
+  net::write(raw, net::buffer(subscribe.data() + half, subscribe.size() - half));
+  // The closing handshake times out (the client never answers) and the
+  // session is freed.
+  ASSERT_TRUE(run_until([&] { return registry_->admitted() == 0; }));
+  ASSERT_EQ(router_.subscriber_count(eth), 0u) << "a freed session is still subscribed";
+  ASSERT_EQ(router_.subscriber_count(btc), 0u);
+  router_.publish(event(eth, "ethusdt@trade", kTrade));  // reaches no one, frees nothing twice
+  EXPECT_EQ(all_disconnects(), 1u);
 }
 
 TEST_F(ClientSessionTest, ClientCloseIsAnsweredAndTheSessionEndsOnce) {
