@@ -375,10 +375,14 @@ class ClientSession final : public ClientSessionBase, private WireSink {
   }
 
   // A text frame of our own (a control reply); only while open.
+  // Bounded like data: a client that sends requests and never reads their
+  // answers is a slow consumer too.
   void send_text(std::string_view payload) {
     if (state_ != State::open) return;
     auto frame = Frame::from_text(payload);
-    queue_.push_control(frame, frame->envelope_wire(), Clock::now());
+    if (queue_.push(frame, frame->envelope_wire(), Clock::now()) == SendQueue::PushResult::over_bound) {
+      return leave(DisconnectReason::slow_consumer, "slow consumer: send queue over limit");
+    }
     request_flush();
   }
 

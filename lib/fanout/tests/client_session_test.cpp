@@ -148,6 +148,50 @@ TEST_F(ClientSessionTest, SubscribeReadAfterASlowConsumerCloseLeavesNothingInThe
   EXPECT_EQ(all_disconnects(), 1u);
 }
 
+TEST_F(ClientSessionTest, RequestsWhoseAnswersAreNeverReadCloseTheClientAtItsQueueBound) {
+  config_.client_queue_bytes = 4096;
+  config_.handshake_timeout_seconds = 0.5;
+  config_.idle_ping_seconds = 3600;  // no sweep keeps the loop from running dry
+  const auto btc = catalog_.add("btcusdt@trade");
+  start();
+  auto& bystander = connect_open("/ws/btcusdt@trade");
+  // A client with a tiny window that never reads: the kernel takes a few
+  // answers, the rest would stay queued in the relay.
+  net::io_context own;
+  tcp::socket raw(own);
+  raw.open(tcp::v4());
+  raw.set_option(net::socket_base::receive_buffer_size(1024));
+  raw.connect(listener_->local_endpoint());
+  net::write(raw, net::buffer(std::string("GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                                          "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                                          "Sec-WebSocket-Version: 13\r\n\r\n")));
+  ASSERT_TRUE(run_until([&] { return registry_->size() == 2; }));
+  std::string head;
+  net::read_until(raw, net::dynamic_buffer(head), "\r\n\r\n");
+  ASSERT_NE(head.find(" 101 "), std::string::npos) << head;
+  // Each unknown method is echoed in its error: about 2 KB an answer.
+  const std::string request = R"({"method":")" + std::string(2000, 'A') + R"(","id":1})";
+  std::string frames;
+  for (int i = 0; i < 1000; ++i) wire::append_client_frame(frames, wire::Opcode::text, request, 0x01020304);
+  // Written as the relay takes it (this thread also runs the relay's loop).
+  raw.non_blocking(true);
+  std::size_t written = 0;
+  for (int round = 0; round < 10000 && disconnects(DisconnectReason::slow_consumer) == 0 && written < frames.size();
+       ++round) {
+    error_code ec;
+    written += raw.write_some(net::buffer(frames.data() + written, frames.size() - written), ec);
+    ioc_.poll();
+  }
+  ASSERT_TRUE(run_until([&] { return disconnects(DisconnectReason::slow_consumer) == 1; }))
+      << "queued for it: " << counters_.client_queue_bytes << " bytes";
+  ASSERT_TRUE(run_until([&] { return registry_->size() == 1; }));
+  EXPECT_EQ(counters_.client_queue_bytes, 0u);
+  // The bystander never noticed.
+  router_.publish(event(btc, "btcusdt@trade", kTrade));
+  ASSERT_TRUE(run_until([&] { return bystander.messages.size() == 1; }));
+  EXPECT_FALSE(bystander.ended);
+}
+
 TEST_F(ClientSessionTest, ClientCloseIsAnsweredAndTheSessionEndsOnce) {
   const auto trade = catalog_.add("btcusdt@trade");
   start();
