@@ -40,6 +40,9 @@ fanout::ServerConfig server_config(const SimOptions& options) {
   // The simulator is the source under test's upstream: a deep queue, so only
   // a client that stops reading for a long time is cut off.
   server.client_queue_bytes = 64 << 20;
+  // Likewise in time: the relay under test may be descheduled for seconds
+  // on a busy machine, and the simulator must not be what cuts it.
+  server.max_client_lag_seconds = 600;
   server.max_streams_per_client = options.max_streams_per_connection;
   // Binance: 5 incoming messages a second per connection.
   server.client_message_rate = 5;
