@@ -28,6 +28,14 @@ void ClientRegistry::Admission::release() {
   registry_ = nullptr;
 }
 
+template <class Act>
+void ClientRegistry::for_each_session(Act act) {
+  std::vector<std::shared_ptr<ClientSessionBase>> all;
+  all.reserve(sessions_.size());
+  for (auto* s : sessions_) all.push_back(s->shared_from_this());
+  for (auto& s : all) act(*s);
+}
+
 ClientRegistry::ClientRegistry(net::io_context& ioc, const ServerConfig& config, fanout::Router& router,
                                StreamCatalog& catalog, fanout::RelayCounters& counters, spdlog::logger& log)
     : ioc_(ioc),
@@ -86,11 +94,7 @@ void ClientRegistry::sweep_idle() {
   idle_sweeping_ = true;
   const auto idle = wire::to_duration(config_.idle_ping_seconds);
   const auto now = Clock::now();
-  // Collected first: dropping a session removes it from the set.
-  std::vector<std::shared_ptr<ClientSessionBase>> all;
-  all.reserve(sessions_.size());
-  for (auto* s : sessions_) all.push_back(s->shared_from_this());
-  for (auto& s : all) s->check_idle(now, idle);
+  for_each_session([&](ClientSessionBase& s) { s.check_idle(now, idle); });
   idle_timer_.expires_after(wire::to_duration(config_.idle_ping_seconds / kSweepsPerIdlePing));
   idle_timer_.async_wait([this](error_code ec) {
     if (!ec) sweep_idle();
@@ -144,18 +148,11 @@ void ClientRegistry::note_shed(fanout::DisconnectReason why) {
 }
 
 void ClientRegistry::shutdown_all() {
-  // Collected first: shutdown() may end a session, which removes it.
-  std::vector<std::shared_ptr<ClientSessionBase>> all;
-  all.reserve(sessions_.size());
-  for (auto* s : sessions_) all.push_back(s->shared_from_this());
-  for (auto& s : all) s->shutdown();
+  for_each_session([](ClientSessionBase& s) { s.shutdown(); });
 }
 
 void ClientRegistry::abort_all() {
-  std::vector<std::shared_ptr<ClientSessionBase>> all;
-  all.reserve(sessions_.size());
-  for (auto* s : sessions_) all.push_back(s->shared_from_this());
-  for (auto& s : all) s->abort();
+  for_each_session([](ClientSessionBase& s) { s.abort(); });
 }
 
 void ClientRegistry::close_all(std::chrono::steady_clock::duration drain, std::chrono::steady_clock::duration give_up,
@@ -225,9 +222,7 @@ std::string ClientRegistry::clients_json(std::size_t limit) const {
 }
 
 void ClientRegistry::retire_stream(fanout::StreamId id) {
-  std::vector<std::shared_ptr<ClientSessionBase>> all;
-  for (auto* s : sessions_) all.push_back(s->shared_from_this());
-  for (auto& s : all) s->stream_retired(id);
+  for_each_session([id](ClientSessionBase& s) { s.stream_retired(id); });
 }
 
 }  // namespace tickrelay::fanout

@@ -37,6 +37,9 @@ constexpr std::size_t kMaxGather = 1024;
 constexpr std::size_t kReadPiece = 64;
 // A long message's buffer is kept up to this size once handled.
 constexpr std::size_t kKeptMessageBytes = 1024;
+// The close reasons of a slow consumer, by the bound it passed.
+constexpr const char* kOverQueueBytes = "slow consumer: send queue over limit";
+constexpr const char* kLagging = "slow consumer: lagging more than max_client_lag";
 // A TLS client's write copy above this is freed once written.
 constexpr std::size_t kKeptTlsBuffer = 64 * 1024;
 
@@ -355,10 +358,10 @@ class ClientSession final : public ClientSessionBase, private WireSink {
     // No stale data: a client whose oldest queued frame is older than
     // max_client_lag is closed rather than served late.
     if (!queue_.empty() && now - queue_.oldest() > registry_.max_client_lag()) {
-      return leave(DisconnectReason::lagging, "slow consumer: lagging more than max_client_lag");
+      return leave(DisconnectReason::lagging, kLagging);
     }
     if (queue_.push(frame, frame->wire(combined_), now) == SendQueue::PushResult::over_bound) {
-      return leave(DisconnectReason::slow_consumer, "slow consumer: send queue over limit");
+      return leave(DisconnectReason::slow_consumer, kOverQueueBytes);
     }
     request_flush();
   }
@@ -381,7 +384,7 @@ class ClientSession final : public ClientSessionBase, private WireSink {
     if (state_ != State::open) return;
     auto frame = Frame::from_text(payload);
     if (queue_.push(frame, frame->envelope_wire(), Clock::now()) == SendQueue::PushResult::over_bound) {
-      return leave(DisconnectReason::slow_consumer, "slow consumer: send queue over limit");
+      return leave(DisconnectReason::slow_consumer, kOverQueueBytes);
     }
     request_flush();
   }
@@ -416,8 +419,7 @@ class ClientSession final : public ClientSessionBase, private WireSink {
       // Its socket has been full for longer than the lag bound.
       registry_.note_shed(DisconnectReason::lagging);
       return end(DisconnectReason::lagging, Ending::close_now,
-                 websocket::close_reason(websocket::close_code::policy_error,
-                                         "slow consumer: lagging more than max_client_lag"));
+                 websocket::close_reason(websocket::close_code::policy_error, kLagging));
     }
     registry_.counters().client_lag.observe(std::chrono::duration<double>(now - queue_.oldest()).count());
     if constexpr (std::is_same_v<Stream, tcp::socket>) {

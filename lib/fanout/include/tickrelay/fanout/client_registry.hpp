@@ -121,6 +121,10 @@ class ClientRegistry {
  private:
   void flush_dirty();
   void post_flush();
+  // Calls `act(session)` on every session, collected first (and kept alive)
+  // since acting may end a session, which removes it from the set.
+  template <class Act>
+  void for_each_session(Act act);
   void shutdown_all();
   void abort_all();
   void wait_for_sessions(std::function<void(std::size_t left)> done);
