@@ -38,6 +38,9 @@ class Connection {
     // the parser); valid only during the call.
     virtual void on_message(Connection& connection, const char* data, std::size_t size, std::size_t capacity,
                             Clock::time_point received) = 0;
+    // One binary message of `size` bytes: Binance sends none, so it is
+    // malformed, counted and skipped (never relayed as if it were text).
+    virtual void on_binary(Connection& connection, std::size_t size) = 0;
     // Once per connection, whatever ended it; nothing follows.
     virtual void on_end(Connection& connection, EndReason reason, const error_code& ec) = 0;
 

@@ -11,6 +11,12 @@ namespace tickrelay::upstream {
 
 Ingest::Ingest(fanout::Router& router, fanout::RelayCounters& counters) : router_(router), counters_(counters) {}
 
+void Ingest::skip_malformed(std::size_t size) {
+  ++counters_.upstream_messages;
+  counters_.upstream_bytes += size;
+  ++counters_.upstream_malformed;
+}
+
 relay::ParsedFrame::Type Ingest::process(std::uint64_t connection, const char* data, std::size_t size,
                                          std::size_t capacity, Clock::time_point received) {
   ++counters_.upstream_messages;

@@ -26,6 +26,8 @@ class Ingest {
   // the message was, so the shard can react to events and serverShutdown.
   relay::ParsedFrame::Type process(std::uint64_t connection, const char* data, std::size_t size, std::size_t capacity,
                                    Clock::time_point received);
+  // A message that is not text: counted as malformed, nothing published.
+  void skip_malformed(std::size_t size);
   // Streams without event keys follow one connection; when it ends another
   // may take over.
   void connection_closed(std::uint64_t connection);

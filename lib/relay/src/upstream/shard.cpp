@@ -176,6 +176,8 @@ void Shard::on_message(Connection& connection, const char* data, std::size_t siz
   if (active_.get() == &connection && connection.messages() == 1) backoff_.reset();
 }
 
+void Shard::on_binary(Connection&, std::size_t size) { ingest_.skip_malformed(size); }
+
 void Shard::on_end(Connection& connection, EndReason reason, const error_code&) {
   ingest_.connection_closed(connection.id());
   if (stopped_ || reason == EndReason::stopped) {

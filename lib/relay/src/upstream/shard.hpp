@@ -70,6 +70,7 @@ class Shard final : public std::enable_shared_from_this<Shard>, private Connecti
   void on_open(Connection& connection) override;
   void on_message(Connection& connection, const char* data, std::size_t size, std::size_t capacity,
                   Connection::Clock::time_point received) override;
+  void on_binary(Connection& connection, std::size_t size) override;
   void on_end(Connection& connection, EndReason reason, const error_code& ec) override;
 
   ConnectionFactory& factory_;

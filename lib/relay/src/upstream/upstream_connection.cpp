@@ -186,6 +186,12 @@ void UpstreamConnection<Stream>::on_read(error_code ec, std::size_t bytes) {
   const auto received = Clock::now();
   last_activity_ = received;
   ++messages_;
+  if (!ws_.got_text()) {
+    buffer_.consume(buffer_.size());
+    observer_.on_binary(*this, bytes);
+    if (state_ == State::open || state_ == State::closing) do_read();
+    return;
+  }
   // simdjson reads up to 64 bytes past the end: make them part of the buffer.
   buffer_.prepare(simdjson::SIMDJSON_PADDING);
   const auto data = buffer_.cdata();
