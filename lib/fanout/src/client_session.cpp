@@ -13,6 +13,7 @@
 #include <cstring>
 #include <string>
 #include <type_traits>
+#include <unordered_set>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -74,7 +75,9 @@ class ClientSession final : public ClientSessionBase, private WireSink {
         policy_(*this, hooks, target),
         combined_(target.combined),
         tokens_(registry.config().client_message_rate),
-        last_refill_(Clock::now()) {
+        last_refill_(Clock::now()),
+        input_budget_(input_bytes_per_second()),
+        input_refill_(last_refill_) {
     error_code ec;
     const auto endpoint = lowest_socket(ws_.next_layer().next_layer()).remote_endpoint(ec);
     peer_ = ec ? std::string("?") : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
@@ -141,6 +144,15 @@ class ClientSession final : public ClientSessionBase, private WireSink {
   void abort() override { end(DisconnectReason::network_error, Ending::drop); }
 
   void check_idle(Clock::time_point now, Clock::duration idle) override {
+    if (state_ == State::ended) {
+      // Our last frames (a close reply, a refusal) wait for a client that
+      // does not read: it is cut off after the closing handshake's time.
+      if (lowest_socket(ws_.next_layer().next_layer()).is_open() &&
+          now - ended_at_ > wire::to_duration(registry_.config().handshake_timeout_seconds)) {
+        drop_socket();
+      }
+      return;
+    }
     if (state_ != State::open) return;
     if (now - last_heard_ >= 2 * idle) {
       registry_.log().debug("client idle peer={}: no answer to our ping", peer_);
@@ -172,7 +184,7 @@ class ClientSession final : public ClientSessionBase, private WireSink {
   }
 
   void stream_retired(StreamId id) override {
-    const auto it = std::find_if(subs_.begin(), subs_.end(), [id](const auto& s) { return s.id == id; });
+    const auto it = find_subscription(id);
     if (it == subs_.end() || state_ != State::open) return;
     const std::string name = it->name;
     registry_.router().unsubscribe(id, this);
@@ -201,17 +213,43 @@ class ClientSession final : public ClientSessionBase, private WireSink {
     drop,               // free the backlog and close the socket now (the network failed)
   };
 
+  // subs_ is kept in stream id order, so the router's slot questions are a
+  // binary search; `order` is when it was subscribed (LIST_SUBSCRIPTIONS).
   struct Subscription {
     StreamId id;
+    SubscriberSlot slot;
+    std::uint32_t order;
     std::string name;
   };
+
+  std::vector<Subscription>::iterator find_subscription(StreamId id) {
+    const auto it = std::lower_bound(subs_.begin(), subs_.end(), id,
+                                     [](const auto& s, StreamId v) { return s.id < v; });
+    return it != subs_.end() && it->id == id ? it : subs_.end();
+  }
+
+  // Router: where this session sits in a stream's list.
+  SubscriberSlot slot(StreamId id) const override {
+    const auto it = std::lower_bound(subs_.begin(), subs_.end(), id,
+                                     [](const auto& s, StreamId v) { return s.id < v; });
+    return it != subs_.end() && it->id == id ? it->slot : kNoSlot;
+  }
+  void set_slot(StreamId id, SubscriberSlot slot) override {
+    if (const auto it = find_subscription(id); it != subs_.end()) it->slot = slot;
+  }
 
   bool is_open() const { return state_ == State::open; }
 
   std::shared_ptr<ClientSession> shared() { return std::static_pointer_cast<ClientSession>(shared_from_this()); }
 
   void on_accept(error_code ec) {
-    if (ec) return fail(ec, "accept");
+    // A refused upgrade (a bad Sec-WebSocket-Version or key): the library's
+    // HTTP answer (426, 400) goes out before the socket closes.
+    if (ec) {
+      if (ec != beast::error::timeout)
+        ++registry_.counters().handshakes_refused[static_cast<std::size_t>(RefusalReason::bad_request)];
+      return fail(ec, "accept", Ending::after_flush);
+    }
     state_ = State::open;
     connected_at_ = std::chrono::system_clock::now();
     last_heard_ = Clock::now();
@@ -235,6 +273,32 @@ class ClientSession final : public ClientSessionBase, private WireSink {
   // message that does not fit in one piece is gathered in message_.
   void do_read() {
     ws_.async_read_some(net::buffer(piece_), [self = shared()](error_code ec, std::size_t n) { self->on_read(ec, n); });
+  }
+
+  // Every byte a client sends is paid for, before the library parses it:
+  // at most client_message_rate messages of max_client_message_bytes a
+  // second, with a burst of one second's worth. Frames that never complete
+  // a message (empty continuations) and control frames cost the same, so
+  // no kind of input escapes the bound. Past it, 1008 as for the rate.
+  double input_bytes_per_second() const {
+    const auto& config = registry_.config();
+    return config.client_message_rate * static_cast<double>(config.max_client_message_bytes);
+  }
+
+  void read_from_client(std::size_t n) override {
+    const double per_second = input_bytes_per_second();
+    const auto now = Clock::now();
+    input_budget_ = std::min(per_second,
+                             input_budget_ + per_second * std::chrono::duration<double>(now - input_refill_).count());
+    input_refill_ = now;
+    input_budget_ -= static_cast<double>(n);
+    if (input_budget_ >= 0 || state_ != State::open) return;
+    // Inside the library's read: the end is posted.
+    state_ = State::leaving;
+    net::post(registry_.io(), [self = shared()] {
+      self->end(DisconnectReason::rate_limit, Ending::close_now,
+                websocket::close_reason(websocket::close_code::policy_error, "too many messages"));
+    });
   }
 
   void heard() {
@@ -294,18 +358,24 @@ class ClientSession final : public ClientSessionBase, private WireSink {
     auto& request = std::get<ControlRequest>(parsed);
     switch (request.method) {
       case Method::subscribe: return subscribe(request.streams, request.id, true);
-      case Method::unsubscribe:
-        for (const auto& name : request.streams) {
-          const auto it = std::find_if(subs_.begin(), subs_.end(), [&](const auto& s) { return s.name == name; });
-          if (it == subs_.end()) continue;
-          registry_.router().unsubscribe(it->id, this);
-          subs_.erase(it);
-        }
+      case Method::unsubscribe: {
+        // One pass, whatever the number of names and of subscriptions.
+        const std::unordered_set<std::string_view> gone(request.streams.begin(), request.streams.end());
+        std::erase_if(subs_, [&](const Subscription& s) {
+          if (!gone.contains(s.name)) return false;
+          registry_.router().unsubscribe(s.id, this);
+          return true;
+        });
         return send_text(make_result("null", request.id));
+      }
       case Method::list_subscriptions: {
+        std::vector<const Subscription*> in_order;
+        in_order.reserve(subs_.size());
+        for (const auto& s : subs_) in_order.push_back(&s);
+        std::sort(in_order.begin(), in_order.end(), [](const auto* a, const auto* b) { return a->order < b->order; });
         std::vector<std::string_view> names;
-        names.reserve(subs_.size());
-        for (const auto& s : subs_) names.push_back(s.name);
+        names.reserve(in_order.size());
+        for (const auto* s : in_order) names.push_back(s->name);
         return send_text(make_result(make_string_list(names), request.id));
       }
       case Method::set_property: combined_ = request.value; return send_text(make_result("null", request.id));
@@ -315,15 +385,26 @@ class ClientSession final : public ClientSessionBase, private WireSink {
 
   // Resolves every name first, so a request is applied whole or refused
   // whole; then subscribes and replays last values after the response.
+  // The per-connection cap applies before any name is resolved: resolving
+  // may subscribe upstream (subscribe_on_demand).
   void subscribe(const std::vector<std::string>& names, const std::string& id, bool respond) {
     if (state_ != State::open) return;  // only an open session is in the router
-    auto& router = registry_.router();
-    std::vector<Subscription> added;
-    std::string error;
+    std::unordered_set<std::string_view> seen;
+    seen.reserve(subs_.size() + names.size());
+    for (const auto& s : subs_) seen.insert(s.name);
+    std::vector<std::string_view> fresh;
     for (const auto& name : names) {
-      if (std::any_of(subs_.begin(), subs_.end(), [&](const auto& s) { return s.name == name; }) ||
-          std::any_of(added.begin(), added.end(), [&](const auto& s) { return s.name == name; }))
-        continue;
+      if (seen.insert(name).second) fresh.push_back(name);
+    }
+    const auto limit = registry_.config().max_streams_per_client;
+    if (subs_.size() + fresh.size() > limit) {
+      return send_text(make_error(
+          ControlError{kInvalidRequest,
+                       "Invalid request: too many streams: at most " + std::to_string(limit) + " per connection", id}));
+    }
+    std::vector<std::pair<StreamId, std::string_view>> added;
+    std::string error;
+    for (const auto name : fresh) {
       const auto stream = registry_.catalog().resolve(name, prefix_, microsecond_, error);
       if (stream == kNoStream) {
         if (respond) return send_text(make_error(ControlError{kInvalidRequest, "Invalid request: " + error, id}));
@@ -331,26 +412,25 @@ class ClientSession final : public ClientSessionBase, private WireSink {
         send_text(make_error(ControlError{kInvalidRequest, "Invalid request: " + error, id}));
         continue;
       }
-      added.push_back(Subscription{stream, name});
-    }
-    const auto limit = registry_.config().max_streams_per_client;
-    if (subs_.size() + added.size() > limit) {
-      return send_text(make_error(
-          ControlError{kInvalidRequest,
-                       "Invalid request: too many streams: at most " + std::to_string(limit) + " per connection", id}));
+      added.emplace_back(stream, name);
     }
     if (respond) send_text(make_result("null", id));
+    auto& router = registry_.router();
     const auto now = Clock::now();
-    for (auto& s : added) {
-      router.subscribe(s.id, this);
-      if (const auto& last = router.last_value(s.id); last && state_ == State::open) {
+    for (const auto& [stream, name] : added) {
+      // Two spellings of one stream subscribe it once.
+      const auto at = std::lower_bound(subs_.begin(), subs_.end(), stream,
+                                       [](const auto& s, StreamId v) { return s.id < v; });
+      if (at != subs_.end() && at->id == stream) continue;
+      subs_.insert(at, Subscription{stream, kNoSlot, next_order_++, std::string(name)});
+      router.subscribe(stream, this);
+      if (const auto& last = router.last_value(stream); last && state_ == State::open) {
         if constexpr (Policy<ClientSession>::kHooked) {
           deliver(last);
         } else {
           queue_data(last, now);  // a replay joins the queue now, however old the event
         }
       }
-      subs_.push_back(std::move(s));
     }
   }
 
@@ -533,6 +613,7 @@ class ClientSession final : public ClientSessionBase, private WireSink {
     }
     const bool counted = state_ != State::handshake;
     state_ = State::ended;
+    ended_at_ = Clock::now();
     for (const auto& s : subs_) registry_.router().unsubscribe(s.id, this);
     subs_.clear();
     if (counted) {
@@ -604,6 +685,10 @@ class ClientSession final : public ClientSessionBase, private WireSink {
   Clock::time_point last_heard_{};  // the client's last frame of any kind
   double tokens_;
   Clock::time_point last_refill_;
+  double input_budget_;  // bytes the client may still send now
+  Clock::time_point input_refill_;
+  Clock::time_point ended_at_{};
+  std::uint32_t next_order_ = 0;
   std::uint64_t sent_messages_ = 0;
   std::chrono::system_clock::time_point connected_at_{};
 };

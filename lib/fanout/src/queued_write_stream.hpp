@@ -6,8 +6,10 @@
 // relay's gathered data frames.
 #include <cstddef>
 #include <string>
+#include <type_traits>
 #include <utility>
 
+#include <boost/asio/associator.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/post.hpp>
@@ -22,12 +24,27 @@ namespace tickrelay::fanout {
 class WireSink {
  public:
   virtual void write_library_bytes(std::string bytes) = 0;
+  // `n` bytes came from the client (after TLS), before the library parses
+  // them: whatever frames they hold, complete or not, they are counted.
+  virtual void read_from_client(std::size_t n) = 0;
   // The library finished its closing handshake: close the socket once
   // everything queued has been written.
   virtual void close_after_flush() = 0;
 
  protected:
   ~WireSink() = default;
+};
+
+// A read handler of the library behind the count; it keeps the handler's
+// executor and allocator (net::associator below).
+template <class Handler>
+struct CountedRead {
+  Handler handler;
+  WireSink* sink;
+  void operator()(error_code ec, std::size_t n) {
+    if (n > 0) sink->read_from_client(n);
+    std::move(handler)(ec, n);
+  }
 };
 
 template <class NextLayer>
@@ -44,9 +61,15 @@ class QueuedWriteStream {
   const NextLayer& next_layer() const noexcept { return next_; }
   WireSink& sink() noexcept { return *sink_; }
 
+  // Reads from the socket; the sink hears how much arrived before the
+  // library does.
   template <class MutableBuffers, class Token>
   auto async_read_some(const MutableBuffers& buffers, Token&& token) {
-    return next_.async_read_some(buffers, std::forward<Token>(token));
+    return net::async_initiate<Token, void(error_code, std::size_t)>(
+        [this](auto handler, const MutableBuffers& b) {
+          next_.async_read_some(b, CountedRead<std::decay_t<decltype(handler)>>{std::move(handler), sink_});
+        },
+        token, buffers);
   }
 
   // Copies the bytes into the send queue and completes at once (through the
@@ -84,3 +107,14 @@ void teardown(beast::role_type, QueuedWriteStream<NextLayer>& stream, error_code
 }
 
 }  // namespace tickrelay::fanout
+
+template <template <class, class> class Associator, class Handler, class Default>
+struct boost::asio::associator<Associator, tickrelay::fanout::CountedRead<Handler>, Default>
+    : Associator<Handler, Default> {
+  static typename Associator<Handler, Default>::type get(const tickrelay::fanout::CountedRead<Handler>& h) noexcept {
+    return Associator<Handler, Default>::get(h.handler);
+  }
+  static auto get(const tickrelay::fanout::CountedRead<Handler>& h, const Default& d) noexcept {
+    return Associator<Handler, Default>::get(h.handler, d);
+  }
+};

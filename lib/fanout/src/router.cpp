@@ -39,17 +39,23 @@ std::size_t Router::carried_count() const {
 
 void Router::subscribe(StreamId id, Subscriber* subscriber) {
   check_not_publishing("subscribe");
-  streams_[id].subscribers.push_back(subscriber);
+  auto& subs = streams_[id].subscribers;
+  subscriber->set_slot(id, static_cast<SubscriberSlot>(subs.size()));
+  subs.push_back(subscriber);
 }
 
 void Router::unsubscribe(StreamId id, Subscriber* subscriber) {
   check_not_publishing("unsubscribe");
   auto& subs = streams_[id].subscribers;
-  // Order among subscribers carries no meaning: swap with the last and pop.
-  if (const auto it = std::find(subs.begin(), subs.end(), subscriber); it != subs.end()) {
-    *it = subs.back();
-    subs.pop_back();
+  const SubscriberSlot slot = subscriber->slot(id);
+  if (slot >= subs.size() || subs[slot] != subscriber) return;
+  // Order among subscribers carries no meaning: the last takes its place.
+  subscriber->set_slot(id, kNoSlot);
+  if (slot + 1 != subs.size()) {
+    subs[slot] = subs.back();
+    subs[slot]->set_slot(id, slot);
   }
+  subs.pop_back();
 }
 
 void Router::set_replay(StreamId id, bool replay) {

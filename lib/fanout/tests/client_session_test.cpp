@@ -24,8 +24,32 @@ FramePtr event(StreamId id, std::string_view name, std::string_view payload) {
   return Frame::from_payload(name, payload, id, 0, Clock::now());
 }
 
+constexpr std::string_view kUpgradeHead = "Host: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n";
+constexpr std::string_view kKeyAndVersion =
+    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+
 class ClientSessionTest : public SessionHarness {
  protected:
+  // A raw client on its own context: sends `request` and returns the
+  // response head the relay wrote (empty if it closed without one).
+  std::string raw_handshake(tcp::socket& raw, const std::string& request) {
+    raw.connect(listener_->local_endpoint());
+    net::write(raw, net::buffer(request));
+    std::string head;
+    // The relay's loop runs here too: read what it writes as it writes.
+    raw.non_blocking(true);
+    for (int i = 0; i < 100000 && head.find("\r\n\r\n") == std::string::npos; ++i) {
+      char buf[4096];
+      error_code ec;
+      const std::size_t n = raw.read_some(net::buffer(buf), ec);
+      if (ec && ec != net::error::would_block) break;
+      head.append(buf, n);
+      ioc_.run_one_for(std::chrono::milliseconds(10));
+    }
+    raw.non_blocking(false);
+    return head;
+  }
+
   bool subscribed(StreamId id, std::size_t n = 1) {
     return run_until([&] { return router_.subscriber_count(id) == n; });
   }
@@ -190,6 +214,98 @@ TEST_F(ClientSessionTest, RequestsWhoseAnswersAreNeverReadCloseTheClientAtItsQue
   router_.publish(event(btc, "btcusdt@trade", kTrade));
   ASSERT_TRUE(run_until([&] { return bystander.messages.size() == 1; }));
   EXPECT_FALSE(bystander.ended);
+}
+
+// The library's own answers to a refused upgrade are written, not dropped
+// with the session.
+TEST_F(ClientSessionTest, RefusedUpgradesGetTheirHttpAnswer) {
+  catalog_.add("btcusdt@trade");
+  start();
+  net::io_context own;
+  tcp::socket wrong_version(own);
+  const auto head = raw_handshake(wrong_version, "GET /ws/btcusdt@trade HTTP/1.1\r\n" + std::string(kUpgradeHead) +
+                                                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                                                     "Sec-WebSocket-Version: 8\r\n\r\n");
+  EXPECT_NE(head.find("HTTP/1.1 426 "), std::string::npos) << head;
+  EXPECT_NE(head.find("Sec-WebSocket-Version: 13"), std::string::npos) << head;
+  tcp::socket no_key(own);
+  const auto head2 = raw_handshake(no_key, "GET /ws/btcusdt@trade HTTP/1.1\r\n" + std::string(kUpgradeHead) +
+                                               "Sec-WebSocket-Version: 13\r\n\r\n");
+  EXPECT_NE(head2.find("HTTP/1.1 400 "), std::string::npos) << head2;
+  ASSERT_TRUE(run_until([&] { return registry_->admitted() == 0; }));
+  EXPECT_EQ(all_disconnects(), 0u);  // never connected, so never counted
+  EXPECT_EQ(counters_.handshakes_refused[static_cast<std::size_t>(RefusalReason::bad_request)], 2u);
+}
+
+// Frames that never complete a message still cost their bytes: a flood of
+// empty continuation frames is cut like a flood of messages.
+TEST_F(ClientSessionTest, EmptyContinuationFloodIsClosedWith1008) {
+  config_.handshake_timeout_seconds = 0.5;
+  config_.idle_ping_seconds = 3600;
+  const auto btc = catalog_.add("btcusdt@trade");
+  start();
+  auto& bystander = connect_open("/ws/btcusdt@trade");
+  net::io_context own;
+  tcp::socket raw(own);
+  const auto head = raw_handshake(raw,
+                                  "GET /ws HTTP/1.1\r\n" + std::string(kUpgradeHead) + std::string(kKeyAndVersion));
+  ASSERT_NE(head.find(" 101 "), std::string::npos) << head;
+  // A text frame without FIN and no payload, then empty continuations
+  // (masked, as a client's must be), 6 bytes each.
+  const char start_frame[] = {0x01, char(0x80), 1, 2, 3, 4};
+  const char continuation[] = {0x00, char(0x80), 1, 2, 3, 4};
+  net::write(raw, net::buffer(start_frame));
+  std::string flood;
+  for (int i = 0; i < 100000; ++i) flood.append(continuation, sizeof continuation);
+  raw.non_blocking(true);
+  std::size_t offset = 0;  // whole frames, so wrapping round keeps them whole
+  std::uint64_t written = 0;
+  for (int round = 0; round < 100000 && disconnects(DisconnectReason::rate_limit) == 0; ++round) {
+    error_code ec;
+    const std::size_t n = raw.write_some(net::buffer(flood.data() + offset, flood.size() - offset), ec);
+    if (ec && ec != net::error::would_block) break;
+    offset = (offset + n) % flood.size();
+    written += n;
+    ioc_.poll();
+  }
+  ASSERT_TRUE(run_until([&] { return disconnects(DisconnectReason::rate_limit) == 1; })) << "bytes sent: " << written;
+  router_.publish(event(btc, "btcusdt@trade", kTrade));
+  ASSERT_TRUE(run_until([&] { return bystander.messages.size() == 1; }));
+  EXPECT_FALSE(bystander.ended);
+  EXPECT_EQ(all_disconnects(), 1u);
+}
+
+// A session that ended with frames still to write (a close reply behind a
+// full socket) does not wait for a client that never reads: it is cut off
+// after the closing handshake's time.
+TEST_F(ClientSessionTest, EndedSessionWhoseClientNeverReadsIsCutOff) {
+  config_.handshake_timeout_seconds = 0.5;
+  config_.idle_ping_seconds = 0.4;  // the sweep that enforces it runs every 0.1 s
+  config_.max_client_lag_seconds = 3600;
+  const auto btc = catalog_.add("btcusdt@trade");
+  start();
+  net::io_context own;
+  tcp::socket raw(own);
+  raw.open(tcp::v4());
+  raw.set_option(net::socket_base::receive_buffer_size(1024));
+  const auto head = raw_handshake(raw, "GET /ws/btcusdt@trade HTTP/1.1\r\n" + std::string(kUpgradeHead) +
+                                           std::string(kKeyAndVersion));
+  ASSERT_NE(head.find(" 101 "), std::string::npos) << head;
+  ASSERT_TRUE(subscribed(btc));
+  // Fill its socket, then close from the client's side; the relay's close
+  // reply can never be written.
+  const std::string big = "\"" + std::string(16000, 'x') + "\"";
+  for (int i = 0; i < 200; ++i) {
+    router_.publish(event(btc, "btcusdt@trade", big));
+    ioc_.poll();
+  }
+  std::string close;
+  wire::append_client_frame(close, wire::Opcode::close, std::string("\x03\xe8", 2), 0x01020304);
+  net::write(raw, net::buffer(close));
+  ASSERT_TRUE(run_until([&] { return disconnects(DisconnectReason::client_closed) == 1; }));
+  // The sweep runs every 0.1 s: a few dozen of its turns are plenty.
+  ASSERT_TRUE(run_until([&] { return registry_->size() == 0; }, 500)) << "an ended session keeps its socket";
+  EXPECT_EQ(counters_.client_queue_bytes, 0u);
 }
 
 TEST_F(ClientSessionTest, ClientCloseIsAnsweredAndTheSessionEndsOnce) {

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
+#include <map>
 #include <stdexcept>
 #include <vector>
 
@@ -15,6 +17,12 @@ class RecordingSubscriber : public Subscriber {
     frames.push_back(frame);
     if (on_deliver) on_deliver(frame);
   }
+  SubscriberSlot slot(StreamId stream) const override {
+    const auto it = slots.find(stream);
+    return it == slots.end() ? kNoSlot : it->second;
+  }
+  void set_slot(StreamId stream, SubscriberSlot slot) override { slots[stream] = slot; }
+  std::map<StreamId, SubscriberSlot> slots;
   std::vector<FramePtr> frames;
   std::function<void(const FramePtr&)> on_deliver;
 };
@@ -194,6 +202,42 @@ TEST(Router, SubscribeFromInsideDeliverThrows) {
   router.subscribe(id, &s);
   EXPECT_THROW(router.publish(frame_for(id)), std::logic_error);
   EXPECT_EQ(router.subscriber_count(other), 0u);
+}
+
+// Unsubscribing moves the last subscriber into the gap; every slot the
+// router hands out stays true, over many subscribers and streams, in any
+// order of leaving (a mass disconnect).
+TEST(Router, SlotsStayTrueWhileManySubscribersLeaveInAnyOrder) {
+  Router router;
+  const auto x = router.add_stream("btcusdt@trade", StreamKind::trade, false);
+  const auto y = router.add_stream("ethusdt@trade", StreamKind::trade, false);
+  std::vector<RecordingSubscriber> subs(200);
+  for (auto& s : subs) {
+    router.subscribe(x, &s);
+    router.subscribe(y, &s);
+  }
+  // Every third leaves x, from the middle outwards; every fifth leaves y.
+  std::vector<std::size_t> order;
+  for (std::size_t i = 0; i < subs.size(); i += 3) order.push_back(i);
+  std::rotate(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(order.size() / 2), order.end());
+  for (const auto i : order) router.unsubscribe(x, &subs[i]);
+  for (std::size_t i = 0; i < subs.size(); i += 5) router.unsubscribe(y, &subs[i]);
+  EXPECT_EQ(router.subscriber_count(x), subs.size() - order.size());
+  EXPECT_EQ(router.subscriber_count(y), subs.size() - 40);
+  router.publish(frame_for(x));
+  router.publish(frame_for(y));
+  for (std::size_t i = 0; i < subs.size(); ++i) {
+    const std::size_t expected = (i % 3 == 0 ? 0 : 1) + (i % 5 == 0 ? 0 : 1);
+    EXPECT_EQ(subs[i].frames.size(), expected) << "subscriber " << i;
+    EXPECT_EQ(subs[i].slot(x) == kNoSlot, i % 3 == 0) << "subscriber " << i;
+  }
+  // Everyone leaves; the lists end empty.
+  for (auto& s : subs) {
+    router.unsubscribe(x, &s);
+    router.unsubscribe(y, &s);
+  }
+  EXPECT_EQ(router.subscriber_count(x), 0u);
+  EXPECT_EQ(router.subscriber_count(y), 0u);
 }
 
 TEST(Router, UnsubscribeFromInsideDeliverThrows) {

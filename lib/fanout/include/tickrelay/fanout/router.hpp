@@ -4,6 +4,7 @@
 // change subscriptions from inside deliver(); doing so is refused loudly
 // (a publish never edits the set it walks).
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -15,9 +16,19 @@
 
 namespace tickrelay::fanout {
 
+// A subscriber's place in a stream's list, kept by the subscriber so that
+// unsubscribing costs the same whatever the list's length (a mass
+// disconnect of many clients on one stream stays linear in the clients).
+using SubscriberSlot = std::uint32_t;
+inline constexpr SubscriberSlot kNoSlot = ~SubscriberSlot{0};
+
 class Subscriber {
  public:
   virtual void deliver(const FramePtr& frame) = 0;
+  // Where it sits in `stream`'s list, kNoSlot when not subscribed; set by
+  // the router on subscribe and whenever an unsubscribe moves it.
+  virtual SubscriberSlot slot(StreamId stream) const = 0;
+  virtual void set_slot(StreamId stream, SubscriberSlot slot) = 0;
 
  protected:
   ~Subscriber() = default;
@@ -38,7 +49,9 @@ class Router {
   std::size_t stream_count() const { return streams_.size(); }
   std::size_t carried_count() const;
 
+  // The subscriber must answer slot()/set_slot() for `id` from the call on.
   void subscribe(StreamId id, Subscriber* subscriber);
+  // Constant time: the subscriber says where it is. Not subscribed: nothing.
   void unsubscribe(StreamId id, Subscriber* subscriber);
   std::size_t subscriber_count(StreamId id) const { return streams_[id].subscribers.size(); }
 
