@@ -20,6 +20,27 @@ using tcp = net::ip::tcp;
 
 }  // namespace
 
+void tally_message(ClientTally& t, std::string_view text, std::string_view id_field) {
+  // A scan for "<id>": rather than a full parse keeps the test's own
+  // reading fast enough not to become the slow consumer.
+  const auto key = text.find("\"" + std::string(id_field) + "\":");
+  if (key != std::string_view::npos) {
+    const char* p = text.data() + key + id_field.size() + 3;
+    std::int64_t id = 0;
+    const auto [end, ec] = std::from_chars(p, text.data() + text.size(), id);
+    if (ec == std::errc() && end != p) {
+      if (t.first_id < 0)
+        t.first_id = id;
+      else if (id > t.last_id + 1)
+        ++t.gaps;
+      else if (id <= t.last_id)
+        ++t.duplicates;
+      t.last_id = std::max(t.last_id, id);
+    }
+  }
+  ++t.messages;
+}
+
 struct FanoutClients::Impl {
   struct Client {
     websocket::stream<beast::tcp_stream> ws;
@@ -45,26 +66,9 @@ struct FanoutClients::Impl {
       t.close_code = static_cast<int>(c.ws.reason().code);
       return;
     }
-    const auto text = beast::buffers_to_string(c.buffer.data());
+    if (!c.ws.got_text()) ++t.binary;
+    tally_message(t, beast::buffers_to_string(c.buffer.data()), id_field);
     c.buffer.consume(c.buffer.size());
-    // A scan for "<id>": rather than a full parse keeps the test's own
-    // reading fast enough not to become the slow consumer.
-    const auto key = text.find("\"" + id_field + "\":");
-    if (key != std::string::npos) {
-      const char* p = text.data() + key + id_field.size() + 3;
-      std::int64_t id = 0;
-      const auto [end, ec] = std::from_chars(p, text.data() + text.size(), id);
-      if (ec == std::errc() && end != p) {
-        if (t.first_id < 0)
-          t.first_id = id;
-        else if (id > t.last_id + 1)
-          ++t.gaps;
-        else if (id <= t.last_id)
-          ++t.duplicates;
-        t.last_id = std::max(t.last_id, id);
-      }
-    }
-    ++t.messages;
     read(i);
   }
 };
@@ -107,15 +111,17 @@ bool FanoutClients::run_until_each_has(std::uint64_t messages, std::chrono::mill
 
 const std::vector<ClientTally>& FanoutClients::tallies() const { return impl_->tallies; }
 
+void expect_every_event(const ClientTally& t, const std::string& who) {
+  EXPECT_FALSE(t.closed) << who;
+  EXPECT_EQ(t.gaps, 0u) << who;
+  EXPECT_EQ(t.duplicates, 0u) << who;
+  EXPECT_EQ(t.binary, 0u) << who;
+  EXPECT_EQ(t.messages, static_cast<std::uint64_t>(t.last_id - t.first_id + 1)) << who;
+}
+
 void expect_every_event(const FanoutClients& clients) {
   std::size_t i = 0;
-  for (const auto& t : clients.tallies()) {
-    EXPECT_FALSE(t.closed) << "client " << i;
-    EXPECT_EQ(t.gaps, 0u) << "client " << i;
-    EXPECT_EQ(t.duplicates, 0u) << "client " << i;
-    EXPECT_EQ(t.messages, static_cast<std::uint64_t>(t.last_id - t.first_id + 1)) << "client " << i;
-    ++i;
-  }
+  for (const auto& t : clients.tallies()) expect_every_event(t, "client " + std::to_string(i++));
 }
 
 }  // namespace tickrelay::test

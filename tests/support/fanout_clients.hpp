@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tickrelay::test {
@@ -15,9 +16,14 @@ struct ClientTally {
   std::uint64_t messages = 0;
   std::uint64_t gaps = 0;        // ids that skipped ahead
   std::uint64_t duplicates = 0;  // ids that repeated or went back
+  std::uint64_t binary = 0;      // binary messages (market data is text)
   bool closed = false;
   int close_code = 0;
 };
+
+// Counts one message of a client into its tally: the id after "<id_field>":
+// must be the last one plus one (a message without it counts, unchecked).
+void tally_message(ClientTally& tally, std::string_view text, std::string_view id_field);
 
 class FanoutClients {
  public:
@@ -41,5 +47,6 @@ class FanoutClients {
 // GoogleTest expectations that every client is open and got every event of
 // its stream exactly once, in order, between its first and last id.
 void expect_every_event(const FanoutClients& clients);
+void expect_every_event(const ClientTally& tally, const std::string& who);
 
 }  // namespace tickrelay::test
