@@ -590,12 +590,8 @@ void render_malformed(MalformedKind kind, std::string_view stream, std::string_v
       }
       return;
     }
-    case MalformedKind::max_id:
-      out.assign(R"({"result":null,"id":9223372036854775807})");
-      return;
-    case MalformedKind::empty_frame:
-      out.clear();
-      return;
+    case MalformedKind::max_id: out.assign(R"({"result":null,"id":9223372036854775807})"); return;
+    case MalformedKind::empty_frame: out.clear(); return;
     case MalformedKind::wrong_types: {
       // Every field a parser might read has the wrong JSON type, including
       // E, from which the relay measures lag.

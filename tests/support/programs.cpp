@@ -88,8 +88,8 @@ std::string sim_upstream(const Sim& sim, const std::vector<std::string>& streams
   return yaml;
 }
 
-Relay start_relay(const TempDir& dir, const std::string& upstreams, const std::string& server_extra,
-                  bool wait_healthy, const std::vector<std::string>& launcher) {
+Relay start_relay(const TempDir& dir, const std::string& upstreams, const std::string& server_extra, bool wait_healthy,
+                  const std::vector<std::string>& launcher) {
   Relay relay;
   relay.client_port = free_port();
   relay.metrics_port = free_port();

@@ -207,8 +207,8 @@ std::optional<RawClient::Frame> RawClient::read_frame(std::chrono::milliseconds 
   while (true) {
     wire::FrameHeader header;
     std::uint64_t needed = 0;
-    const auto status =
-        wire::decode_frame(reinterpret_cast<const std::uint8_t*>(buffer_.data()), buffer_.size(), header, needed);
+    const auto status = wire::decode_frame(reinterpret_cast<const std::uint8_t*>(buffer_.data()), buffer_.size(),
+                                           header, needed);
     if (status == wire::FrameStatus::invalid) return std::nullopt;
     if (status == wire::FrameStatus::complete) {
       Frame frame{header.opcode, header.fin, buffer_.substr(header.header_size, header.payload_size)};

@@ -147,8 +147,8 @@ TEST(SimOptions, EveryFaultFlag) {
   EXPECT_EQ(f.max_connection_age, seconds(600));
   EXPECT_EQ(f.target_path, "/market");
   EXPECT_EQ(parse_ok({"--plain", "--stall-after", "0"}).faults.stall_after, Micros{0});
-  const auto kinds = parse_ok({"--plain", "--malformed-every", "3", "--malformed-kinds", "max_id,duplicate_data",
-                               "--malformed-between"});
+  const auto kinds = parse_ok(
+      {"--plain", "--malformed-every", "3", "--malformed-kinds", "max_id,duplicate_data", "--malformed-between"});
   EXPECT_EQ(kinds.faults.malformed_kinds,
             (std::vector<MalformedKind>{MalformedKind::max_id, MalformedKind::duplicate_data}));
   EXPECT_TRUE(kinds.faults.malformed_between);
