@@ -4,11 +4,16 @@
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <boost/url/parse.hpp>
 #include <charconv>
 #include <stdexcept>
+#include <type_traits>
+#include <variant>
 
 namespace tickrelay::test {
 namespace {
@@ -16,6 +21,7 @@ namespace {
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
+namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 
 }  // namespace
@@ -42,11 +48,15 @@ void tally_message(ClientTally& t, std::string_view text, std::string_view id_fi
 }
 
 struct FanoutClients::Impl {
+  using PlainWs = websocket::stream<beast::tcp_stream>;
+  using TlsWs = websocket::stream<ssl::stream<beast::tcp_stream>>;
   struct Client {
-    websocket::stream<beast::tcp_stream> ws;
+    std::variant<PlainWs, TlsWs> ws;
     beast::flat_buffer buffer;
-    explicit Client(net::io_context& ioc) : ws(ioc) {}
+    explicit Client(net::io_context& ioc) : ws(std::in_place_type<PlainWs>, ioc) {}
+    Client(net::io_context& ioc, ssl::context& tls) : ws(std::in_place_type<TlsWs>, ioc, tls) {}
   };
+  ssl::context tls{ssl::context::tls_client};
   net::io_context ioc;
   std::vector<std::unique_ptr<Client>> clients;
   std::vector<ClientTally> tallies;
@@ -55,7 +65,11 @@ struct FanoutClients::Impl {
 
   void read(std::size_t i) {
     auto& c = *clients[i];
-    c.ws.async_read(c.buffer, [this, i](boost::system::error_code ec, std::size_t) { on_read(i, ec); });
+    std::visit(
+        [&](auto& ws) {
+          ws.async_read(c.buffer, [this, i](boost::system::error_code ec, std::size_t) { on_read(i, ec); });
+        },
+        c.ws);
   }
 
   void on_read(std::size_t i, boost::system::error_code ec) {
@@ -63,30 +77,47 @@ struct FanoutClients::Impl {
     auto& t = tallies[i];
     if (ec) {
       t.closed = true;
-      t.close_code = static_cast<int>(c.ws.reason().code);
+      t.close_code = std::visit([](auto& ws) { return static_cast<int>(ws.reason().code); }, c.ws);
       return;
     }
-    if (!c.ws.got_text()) ++t.binary;
+    if (!std::visit([](auto& ws) { return ws.got_text(); }, c.ws)) ++t.binary;
     tally_message(t, beast::buffers_to_string(c.buffer.data()), id_field);
     c.buffer.consume(c.buffer.size());
     read(i);
   }
 };
 
-FanoutClients::FanoutClients(const std::string& url, std::size_t count, std::string id_field)
+FanoutClients::FanoutClients(const std::string& url, std::size_t count, std::string id_field,
+                             const std::string& ca_file)
     : impl_(std::make_unique<Impl>()) {
   impl_->id_field = std::move(id_field);
   const auto parsed = boost::urls::parse_uri(url);
+  const bool secure = parsed->scheme() == "wss";
   const std::string host(parsed->host_address());
   const std::string port(parsed->port());
   const std::string target(parsed->encoded_resource());
-  const tcp::endpoint endpoint(net::ip::make_address(host), static_cast<unsigned short>(std::stoi(port)));
+  const tcp::endpoint endpoint(net::ip::make_address(host == "localhost" ? "127.0.0.1" : host),
+                               static_cast<unsigned short>(std::stoi(port)));
+  if (secure && !ca_file.empty()) {
+    impl_->tls.set_verify_mode(ssl::verify_peer);
+    impl_->tls.load_verify_file(ca_file);
+  }
   impl_->tallies.resize(count);
   for (std::size_t i = 0; i < count; ++i) {
-    auto client = std::make_unique<Impl::Client>(impl_->ioc);
-    beast::get_lowest_layer(client->ws).connect(endpoint);
-    client->ws.read_message_max(16 << 20);
-    client->ws.handshake(host + ":" + port, target);
+    auto client = secure ? std::make_unique<Impl::Client>(impl_->ioc, impl_->tls)
+                         : std::make_unique<Impl::Client>(impl_->ioc);
+    std::visit(
+        [&](auto& ws) {
+          beast::get_lowest_layer(ws).connect(endpoint);
+          ws.read_message_max(16 << 20);
+          if constexpr (std::is_same_v<std::decay_t<decltype(ws)>, Impl::TlsWs>) {
+            SSL_set_tlsext_host_name(ws.next_layer().native_handle(), host.c_str());
+            if (!ca_file.empty()) ws.next_layer().set_verify_callback(ssl::host_name_verification(host));
+            ws.next_layer().handshake(ssl::stream_base::client);
+          }
+          ws.handshake(host + ":" + port, target);
+        },
+        client->ws);
     impl_->clients.push_back(std::move(client));
   }
   for (std::size_t i = 0; i < count; ++i) impl_->read(i);

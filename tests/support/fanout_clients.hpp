@@ -27,9 +27,10 @@ void tally_message(ClientTally& tally, std::string_view text, std::string_view i
 
 class FanoutClients {
  public:
-  // Opens `count` plain ws:// connections to `url`; `id_field` is the raw
-  // event's id key (e.g. "a" for aggTrade). Throws if a connection fails.
-  FanoutClients(const std::string& url, std::size_t count, std::string id_field);
+  // Opens `count` connections to `url` (ws:// or wss://, verified against
+  // `ca_file` when given); `id_field` is the raw event's id key (e.g. "a"
+  // for aggTrade). Throws if a connection fails.
+  FanoutClients(const std::string& url, std::size_t count, std::string id_field, const std::string& ca_file = "");
   ~FanoutClients();
   FanoutClients(const FanoutClients&) = delete;
   FanoutClients& operator=(const FanoutClients&) = delete;
