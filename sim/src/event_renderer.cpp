@@ -560,6 +560,38 @@ void render_malformed(MalformedKind kind, std::string_view stream, std::string_v
       out.append(payload);
       out.push_back('}');
       return;
+    case MalformedKind::duplicate_data:
+      // Which of the two a parser keeps is its own choice: the relay must
+      // not forward either.
+      out.assign(R"({"stream":")");
+      out.append(stream);
+      out.append(R"(","data":)");
+      out.append(payload);
+      out.append(R"(,"data":)");
+      out.append(payload);
+      out.push_back('}');
+      return;
+    case MalformedKind::binary_frame:
+      // The event itself; the server sends it with the binary opcode.
+      if (combined) {
+        render_envelope(stream, payload, out);
+      } else {
+        out.assign(payload);
+      }
+      return;
+    case MalformedKind::deep_nesting: {
+      constexpr std::size_t kDepth = 2000;  // a recursive parser's stack, not a Binance event
+      body.assign(kDepth, '[');
+      body.append(kDepth, ']');
+      if (combined) {
+        render_envelope(stream, body, out);
+      } else {
+        out = std::move(body);
+      }
+      return;
+    }
+    case MalformedKind::max_id: out.assign(R"({"result":null,"id":9223372036854775807})"); return;
+    case MalformedKind::empty_frame: out.clear(); return;
     case MalformedKind::wrong_types: {
       // Every field a parser might read has the wrong JSON type, including
       // E, from which the relay measures lag.

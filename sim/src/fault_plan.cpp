@@ -96,8 +96,10 @@ FrameDecision FaultPlan::on_frame(ConnectionFaults& connection) const {
   const std::uint64_t n = ++connection.frames;
   if (!connection.targeted) return decision;
   if (settings_.malformed_every > 0 && n % settings_.malformed_every == 0) {
-    const std::uint64_t which = (n / settings_.malformed_every - 1) % kMalformedKinds;
-    decision.malformed = static_cast<MalformedKind>(which);
+    const auto& kinds = settings_.malformed_kinds;
+    const std::uint64_t cycle = kinds.empty() ? kMalformedKinds : kinds.size();
+    const std::uint64_t which = (n / settings_.malformed_every - 1) % cycle;
+    decision.malformed = kinds.empty() ? static_cast<MalformedKind>(which) : kinds[which];
   }
   decision.drop_after = settings_.drop_after_events > 0 && n == settings_.drop_after_events;
   return decision;

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "sim_types.hpp"
 
@@ -32,6 +33,12 @@ struct FaultSettings {
   // Every Nth data frame of a connection is replaced by a malformed one,
   // cycling through MalformedKind in order; 0 = never.
   std::uint64_t malformed_every = 0;
+  // The kinds to cycle through instead (--malformed-kinds); empty: the first
+  // kMalformedKinds in order.
+  std::vector<MalformedKind> malformed_kinds;
+  // Send the malformed frame just before the event instead of in its place,
+  // so that a client still gets every valid event.
+  bool malformed_between = false;
   // Refuse connections during this time after start, and/or the first N
   // attempts; 0 = never.
   Micros refuse_for{0};

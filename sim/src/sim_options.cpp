@@ -75,7 +75,7 @@ struct RawFlags {
   std::string max_connection_age = "86400";
   std::string max_streams = "1024";
   std::string drop_every, drop_after_events, stall_after, stall_for, shutdown_after, malformed_every;
-  std::string refuse_for, refuse_first, skip_every;
+  std::string refuse_for, refuse_first, skip_every, malformed_kinds;
 };
 
 void resolve(const RawFlags& raw, SimOptions& options) {
@@ -117,6 +117,19 @@ void resolve(const RawFlags& raw, SimOptions& options) {
   if (!raw.malformed_every.empty()) {
     f.malformed_every = parse_count("--malformed-every", raw.malformed_every, 1, UINT64_MAX);
   }
+  if (!raw.malformed_kinds.empty()) {
+    if (f.malformed_every == 0) throw UsageError("--malformed-kinds needs --malformed-every");
+    std::string_view rest = raw.malformed_kinds;
+    while (!rest.empty()) {
+      const auto comma = rest.find(',');
+      const auto name = rest.substr(0, comma);
+      const auto kind = malformed_kind_named(name);
+      if (!kind) throw UsageError("--malformed-kinds: unknown kind \"" + std::string(name) + "\"");
+      f.malformed_kinds.push_back(*kind);
+      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    }
+  }
+  if (f.malformed_between && f.malformed_every == 0) throw UsageError("--malformed-between needs --malformed-every");
   if (!raw.refuse_for.empty()) f.refuse_for = parse_seconds("--refuse-for", raw.refuse_for, false);
   if (!raw.refuse_first.empty()) f.refuse_first = parse_count("--refuse-first", raw.refuse_first, 1, UINT64_MAX);
   if (!raw.skip_every.empty()) f.skip_every = parse_count("--skip-every", raw.skip_every, 1, UINT64_MAX);
@@ -166,6 +179,14 @@ SimOptionsResult parse_sim_options(int argc, const char* const* argv) {
   app.add_option("--shutdown-after", raw.shutdown_after, "send serverShutdown at this age (SECONDS), then close")
       ->group(faults);
   app.add_option("--malformed-every", raw.malformed_every, "replace every Nth frame by a malformed one")->group(faults);
+  app.add_option("--malformed-kinds", raw.malformed_kinds,
+                 "comma-separated kinds --malformed-every cycles through (truncated_json, not_json, "
+                 "unsubscribed_stream, missing_stream, wrong_types, duplicate_data, binary_frame, deep_nesting, "
+                 "max_id, empty_frame); default the first five")
+      ->group(faults);
+  app.add_flag("--malformed-between", options.faults.malformed_between,
+               "send each malformed frame before its event instead of in its place")
+      ->group(faults);
   app.add_option("--refuse-for", raw.refuse_for, "refuse connections for SECONDS after start")->group(faults);
   app.add_option("--refuse-first", raw.refuse_first, "refuse the first N connection attempts")->group(faults);
   app.add_option("--skip-every", raw.skip_every, "lose every Nth event of each stream (ids show a gap)")->group(faults);

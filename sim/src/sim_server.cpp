@@ -13,6 +13,7 @@
 #include "tickrelay/fanout/stream_name.hpp"
 #include "tickrelay/wire/endpoint.hpp"
 #include "tickrelay/wire/tls_context.hpp"
+#include "tickrelay/wire/ws_frame.hpp"
 
 namespace tickrelay::sim {
 namespace {
@@ -261,7 +262,16 @@ fanout::SessionHooks::FrameAction SimServer::on_frame(fanout::SessionControl& co
   const bool micro = control.target().microsecond;
   render_malformed(*decision.malformed, display_names_[frame->stream()], frame->raw_payload(), control.combined(),
                    unix_now_us(), micro ? TimeUnit::microsecond : TimeUnit::millisecond, text);
-  return {fanout::Frame::from_text(text), decision.drop_after};
+  const auto opcode = *decision.malformed == MalformedKind::binary_frame ? wire::Opcode::binary : wire::Opcode::text;
+  std::string framed(wire::frame_header_size(text.size()), '\0');
+  wire::write_frame_header(framed.data(), text.size(), opcode);
+  framed += text;
+  if (faults_.settings().malformed_between) {
+    // One frame of the fan-out, two on the wire: the bad one, then the event.
+    const auto event = frame->wire(control.combined());
+    framed.append(static_cast<const char*>(event.data()), event.size());
+  }
+  return {fanout::Frame::from_wire(framed), decision.drop_after};
 }
 
 }  // namespace tickrelay::sim

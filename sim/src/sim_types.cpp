@@ -46,8 +46,21 @@ std::string_view to_string(MalformedKind kind) {
     case MalformedKind::unsubscribed_stream: return "unsubscribed_stream";
     case MalformedKind::missing_stream: return "missing_stream";
     case MalformedKind::wrong_types: return "wrong_types";
+    case MalformedKind::duplicate_data: return "duplicate_data";
+    case MalformedKind::binary_frame: return "binary_frame";
+    case MalformedKind::deep_nesting: return "deep_nesting";
+    case MalformedKind::max_id: return "max_id";
+    case MalformedKind::empty_frame: return "empty_frame";
   }
   return "?";
+}
+
+std::optional<MalformedKind> malformed_kind_named(std::string_view name) {
+  for (int k = 0; k <= static_cast<int>(MalformedKind::empty_frame); ++k) {
+    const auto kind = static_cast<MalformedKind>(k);
+    if (to_string(kind) == name) return kind;
+  }
+  return std::nullopt;
 }
 
 }  // namespace tickrelay::sim

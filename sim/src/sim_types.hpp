@@ -3,6 +3,7 @@
 // piece's header stays small and none has to include another's.
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 namespace tickrelay::sim {
@@ -66,7 +67,14 @@ enum class MalformedKind : std::uint8_t {
   unsubscribed_stream,  // well-formed event for a stream nobody asked for
   missing_stream,       // combined envelope without its "stream" member
   wrong_types,          // numbers as strings, strings as numbers
+  // Only when named in --malformed-kinds: shapes a hostile upstream sends.
+  duplicate_data,  // an envelope giving "data" twice
+  binary_frame,    // the event in a binary frame (Binance sends text only)
+  deep_nesting,    // valid JSON nested 2000 deep
+  max_id,          // a reply to no request, with id 9223372036854775807
+  empty_frame,     // a text frame with no payload
 };
+// The kinds --malformed-every cycles through when --malformed-kinds is not given.
 inline constexpr int kMalformedKinds = 5;
 
 constexpr Flavour flavour_of(Endpoint endpoint) {
@@ -76,5 +84,7 @@ constexpr Flavour flavour_of(Endpoint endpoint) {
 std::string_view to_string(StreamKind kind);
 std::string_view to_string(KlineInterval interval);  // "1s" .. "1M"
 std::string_view to_string(MalformedKind kind);
+// The kind named `name` (as to_string spells it), or nullopt.
+std::optional<MalformedKind> malformed_kind_named(std::string_view name);
 
 }  // namespace tickrelay::sim

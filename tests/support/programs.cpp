@@ -88,16 +88,17 @@ std::string sim_upstream(const Sim& sim, const std::vector<std::string>& streams
   return yaml;
 }
 
-Relay start_relay(const TempDir& dir, const std::string& upstreams, const std::string& server_extra,
-                  bool wait_healthy) {
+Relay start_relay(const TempDir& dir, const std::string& upstreams, const std::string& server_extra, bool wait_healthy,
+                  const std::vector<std::string>& launcher) {
   Relay relay;
   relay.client_port = free_port();
   relay.metrics_port = free_port();
   while (relay.metrics_port == relay.client_port) relay.metrics_port = free_port();
   relay.config_path = dir.write("tickrelayd-" + std::to_string(relay.client_port) + ".yaml",
                                 relay_yaml(upstreams, relay.client_port, relay.metrics_port, server_extra));
-  relay.process = std::make_unique<ChildProcess>(
-      std::vector<std::string>{bin("tickrelayd"), "--config", relay.config_path});
+  std::vector<std::string> argv = launcher;
+  argv.insert(argv.end(), {bin("tickrelayd"), "--config", relay.config_path});
+  relay.process = std::make_unique<ChildProcess>(std::move(argv));
   const bool ready = eventually([&] {
     if (!relay.process->running()) return true;
     if (wait_healthy) return http_get(relay.metrics_port, "/healthz").first == 200;

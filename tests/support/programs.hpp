@@ -45,8 +45,10 @@ std::string sim_upstream(const Sim& sim, const std::vector<std::string>& streams
 
 // Writes the config and starts tickrelayd; waits until /healthz answers 200
 // when `wait_healthy`, else until the client port accepts connections.
+// `launcher` goes before the program (e.g. {"prlimit", "--nofile=64:64"}:
+// a command that execs it keeps its pid).
 Relay start_relay(const TempDir& dir, const std::string& upstreams, const std::string& server_extra = "",
-                  bool wait_healthy = true);
+                  bool wait_healthy = true, const std::vector<std::string>& launcher = {});
 
 // Threads of a running process (/proc/<pid>/task entries).
 std::size_t thread_count(pid_t pid);

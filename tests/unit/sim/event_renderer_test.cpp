@@ -309,6 +309,22 @@ TEST(EventRendererMalformed, EachKindIsBrokenAsAdvertised) {
 
 // Every kind the model produces, in every format, is valid JSON with the
 // types clients expect, and the reused string stops allocating once warm.
+TEST(EventRendererMalformed, HostileUpstreamShapes) {
+  const std::string stream = "btcusdt@trade";
+  const std::string payload = R"({"e":"trade","E":1,"s":"BTCUSDT","t":1})";
+  std::string out;
+  render_malformed(MalformedKind::duplicate_data, stream, payload, true, kNowUs, TimeUnit::millisecond, out);
+  EXPECT_EQ(out, R"({"stream":"btcusdt@trade","data":)" + payload + R"(,"data":)" + payload + "}");
+  render_malformed(MalformedKind::binary_frame, stream, payload, false, kNowUs, TimeUnit::millisecond, out);
+  EXPECT_EQ(out, payload);
+  render_malformed(MalformedKind::deep_nesting, stream, payload, false, kNowUs, TimeUnit::millisecond, out);
+  EXPECT_EQ(out, std::string(2000, '[') + std::string(2000, ']'));
+  render_malformed(MalformedKind::max_id, stream, payload, true, kNowUs, TimeUnit::millisecond, out);
+  EXPECT_EQ(out, R"({"result":null,"id":9223372036854775807})");
+  render_malformed(MalformedKind::empty_frame, stream, payload, true, kNowUs, TimeUnit::millisecond, out);
+  EXPECT_TRUE(out.empty());
+}
+
 TEST(EventRendererModel, EveryKindEveryFormatIsValidJson) {
   const auto symbols = SymbolList::from_csv("btcusdt,ethusdt,pepeusdt,1000shibusdt,xyzusdt");
   MarketModel model{symbols, 9, kNowUs};

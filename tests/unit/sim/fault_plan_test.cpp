@@ -147,6 +147,22 @@ TEST(FaultPlan, MalformedEveryNthFrameCyclesThroughKinds) {
                                               MalformedKind::wrong_types, MalformedKind::truncated_json}));
 }
 
+TEST(FaultPlan, MalformedKindsCycleThroughTheNamedKindsOnly) {
+  FaultSettings s;
+  s.malformed_every = 2;
+  s.malformed_kinds = {MalformedKind::binary_frame, MalformedKind::empty_frame};
+  auto plan = plan_with(s);
+  auto c = plan.open("/stream", kStart);
+  std::vector<MalformedKind> seen;
+  for (int frame = 1; frame <= 6; ++frame) {
+    if (const auto decision = plan.on_frame(c); decision.malformed) seen.push_back(*decision.malformed);
+  }
+  EXPECT_EQ(seen, (std::vector<MalformedKind>{MalformedKind::binary_frame, MalformedKind::empty_frame,
+                                              MalformedKind::binary_frame}));
+  EXPECT_EQ(malformed_kind_named("deep_nesting"), MalformedKind::deep_nesting);
+  EXPECT_EQ(malformed_kind_named("deep"), std::nullopt);
+}
+
 TEST(FaultPlan, RefuseForCountsFromStart) {
   FaultSettings s;
   s.refuse_for = seconds(10);

@@ -147,6 +147,11 @@ TEST(SimOptions, EveryFaultFlag) {
   EXPECT_EQ(f.max_connection_age, seconds(600));
   EXPECT_EQ(f.target_path, "/market");
   EXPECT_EQ(parse_ok({"--plain", "--stall-after", "0"}).faults.stall_after, Micros{0});
+  const auto kinds = parse_ok(
+      {"--plain", "--malformed-every", "3", "--malformed-kinds", "max_id,duplicate_data", "--malformed-between"});
+  EXPECT_EQ(kinds.faults.malformed_kinds,
+            (std::vector<MalformedKind>{MalformedKind::max_id, MalformedKind::duplicate_data}));
+  EXPECT_TRUE(kinds.faults.malformed_between);
 }
 
 TEST(SimOptions, FaultFlagErrors) {
@@ -154,6 +159,9 @@ TEST(SimOptions, FaultFlagErrors) {
   expect_usage_error({"--plain", "--drop-every", "0"}, "--drop-every");
   expect_usage_error({"--plain", "--malformed-every", "0"}, "--malformed-every");
   expect_usage_error({"--plain", "--skip-every", "x"}, "--skip-every");
+  expect_usage_error({"--plain", "--malformed-every", "3", "--malformed-kinds", "max_id,nope"}, "--malformed-kinds");
+  expect_usage_error({"--plain", "--malformed-kinds", "max_id"}, "--malformed-kinds");
+  expect_usage_error({"--plain", "--malformed-between"}, "--malformed-between");
   expect_usage_error({"--plain", "--fault-target-path", "market"}, "--fault-target-path");
 }
 
