@@ -17,8 +17,9 @@ What runs, all on 127.0.0.1 (bench/README.md, "Soak"):
                   (comparison/churn.py, asyncio and python3-websockets), on
                   CPU 1; 30 % of them leave without a close frame.
   slow consumer   every --slow-every seconds one client with a tiny receive
-                  buffer subscribes to every stream and never reads, until the
-                  relay cuts it (slow_consumer or lagging) or --slow-hold passes.
+                  buffer subscribes to every stream and never reads (it only
+                  pings, so as not to be closed as idle), until the relay cuts
+                  it (slow_consumer or lagging) or --slow-hold passes.
                   The relay's socket send buffer (about 4 MiB on loopback)
                   fills first: at the default rate that takes about 85 s,
                   then max_client_lag (2 s) cuts it.
@@ -75,6 +76,12 @@ RELOAD_APPLIED_S = 15.0  # for tickrelay_streams_carried to show a reload
 # queue (and its oldest frame's age) grows; the relay's send buffer still
 # takes its few MiB first.
 SLOW_RCVBUF = 4096
+# ...and it pings this often: the relay closes a client silent for twice its
+# idle_ping (30 s), which would end a client that never reads as idle before
+# it lags past max_client_lag.
+SLOW_PING_S = 10.0
+# A masked WebSocket ping without payload (RFC 6455 5.5.2: client frames are masked).
+SLOW_PING_FRAME = bytes([0x89, 0x80]) + b"\x00\x00\x00\x00"
 LOAD_RAMP_UP_S = 10.0
 LOAD_EXTRA_S = 120.0     # the load client's -d beyond the run; it is interrupted at the end
 LOAD_EXIT_S = 20.0
@@ -179,6 +186,7 @@ class SlowConsumer:
         self.port, self.path, self.hold_s = port, path, hold_s
         self.sock = None
         self.opened_at = None
+        self.pinged_at = None
         self.cuts_before = None
 
     def start(self, cuts_now):
@@ -203,7 +211,7 @@ class SlowConsumer:
         if not head.startswith(b"HTTP/1.1 101"):
             sock.close()
             return f"slow consumer refused: {head[:80]!r}"
-        self.sock, self.opened_at, self.cuts_before = sock, time.monotonic(), cuts_now
+        self.sock, self.opened_at, self.pinged_at, self.cuts_before = sock, time.monotonic(), time.monotonic(), cuts_now
         return None
 
     def check(self, cuts_now):
@@ -215,6 +223,12 @@ class SlowConsumer:
         elif time.monotonic() - self.opened_at > self.hold_s:
             outcome = "held"
         else:
+            if time.monotonic() - self.pinged_at > SLOW_PING_S:
+                self.pinged_at = time.monotonic()
+                try:
+                    self.sock.sendall(SLOW_PING_FRAME)
+                except OSError:
+                    pass  # closed by the relay: its counters say why
             return None
         self.close()
         return outcome
@@ -252,6 +266,7 @@ class Soak:
         self.relay_final = {}
         self.churn_final = {}
         self.started = None
+        self.elapsed = 0.0
 
     # --- processes ---------------------------------------------------------
 
@@ -288,6 +303,7 @@ class Soak:
                 self.died.append(f"{child.name} exited ({child.proc.returncode}): {child.stderr()[-600:].strip()}")
 
     def stop(self):
+        self.elapsed = time.monotonic() - self.started if self.started is not None else 0.0
         if self.slow_client is not None:
             held = time.monotonic() - self.slow_client.opened_at
             self.slow.append({"t": round(time.monotonic() - self.started, 1), "outcome": "open at the end",
@@ -492,7 +508,7 @@ def summarize(soak):
     final = soak.relay_final or {}
     churn = soak.churn_final or {}
     s = {
-        "duration_s": round(soak.samples[-1]["t"], 1) if soak.samples else 0.0,
+        "duration_s": round(soak.elapsed, 1),
         "warm_up_s": a.warm_up,
         "samples": len(soak.samples),
         "steady_samples": len(steady),
