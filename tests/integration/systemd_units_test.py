@@ -60,6 +60,12 @@ def shipped_config():
         return f.read()
 
 
+def parse_bytes(text):
+    """A systemd size such as 3G or 512M, in bytes."""
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    return int(text[:-1]) * units[text[-1]] if text[-1] in units else int(text)
+
+
 class UnitFiles(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="tickrelay-units-")
@@ -128,6 +134,15 @@ class UnitFiles(unittest.TestCase):
             self.assertEqual(s.get(key), ["yes"], key)
         self.assertEqual(s["ProtectSystem"], ["strict"])
         self.assertIn("@system-service", s["SystemCallFilter"])
+
+    def test_service_bounds_memory_cores_and_restarts(self):
+        s = unit_settings(os.path.join(self.systemd_dir, "tickrelayd.service"))
+        self.assertEqual(s.get("LimitCORE"), ["0"])
+        high, top = (parse_bytes(s[k][0]) for k in ("MemoryHigh", "MemoryMax"))
+        self.assertLess(high, top)
+        self.assertGreaterEqual(high, 1 << 30)
+        self.assertTrue(s.get("StartLimitIntervalSec"))
+        self.assertGreater(int(s["StartLimitBurst"][0]), 0)
 
     def test_units_agree_with_the_shipped_config(self):
         config = shipped_config()
