@@ -84,6 +84,7 @@ upstreams:
 server:
   listen: "{processes.HOST}:{client_port}"
   max_clients: 20000
+  max_clients_per_ip: 0   # every load client comes from loopback
   client_queue_bytes: {CLIENT_QUEUE_BYTES}
   # The peers never replay: a new client gets only events published after it
   # connected, so tickrelay must not send the last kline of each stream

@@ -132,7 +132,7 @@ class Programs:
                     "    product: usdm-futures\n"
                     "    time_unit: microsecond\n"
                     f"    streams: {json.dumps(RELAY_STREAMS)}\n"
-                    f"server:\n  listen: \"{HOST}:{self.relay_port}\"\n"
+                    f"server:\n  listen: \"{HOST}:{self.relay_port}\"\n  max_clients_per_ip: 0\n"
                     f"metrics:\n  listen: \"{HOST}:{self.relay_metrics_port}\"\n"
                     "log:\n  level: warn\n")
         self.relay = self.start("tickrelayd", [program("tickrelayd"), "--config", config])

@@ -230,5 +230,34 @@ TEST_F(ReloadTest, CaFileThatIsNotACertificateIsRefusedAndTheRunningUpstreamKeep
   EXPECT_NE(refused->find("not carried"), std::string::npos) << *refused;
 }
 
+// A certificate renewed in place (same paths, new files, as certbot and
+// cert-manager do) is served to new clients after a reload; clients already
+// connected keep their connection.
+TEST_F(ReloadTest, CertificateRenewedInPlaceIsServedAfterReload) {
+  const auto old_certs = make_test_certificates(dir_, {"localhost"}, "old");
+  const auto new_certs = make_test_certificates(dir_, {"localhost"}, "new");
+  const auto cert = dir_.write("relay-cert.pem", read_file(old_certs.cert_file));
+  const auto key = dir_.write("relay-key.pem", read_file(old_certs.key_file));
+  const std::string tls = "tls: { cert_file: " + cert + ", key_file: " + key + " }";
+  start({"btcusdt@aggTrade"}, tls);
+  const auto url = "wss://localhost:" + std::to_string(relay_.client_port) + "/ws/btcusdt@aggTrade";
+  WsTestClient::Options trust_old;
+  trust_old.ca_file = old_certs.ca_file;
+  WsTestClient::Options trust_new;
+  trust_new.ca_file = new_certs.ca_file;
+  WsTestClient before(url, trust_old);
+  ASSERT_TRUE(before.read());
+
+  dir_.write("relay-cert.pem", read_file(new_certs.cert_file));
+  dir_.write("relay-key.pem", read_file(new_certs.key_file));
+  reload(yaml({"btcusdt@aggTrade"}, tls));
+
+  WsTestClient after(url, trust_new);
+  EXPECT_TRUE(after.read());
+  EXPECT_THROW(WsTestClient(url, trust_old), std::runtime_error) << "the old certificate is still served";
+  EXPECT_TRUE(before.read()) << "a connected client was dropped";
+  EXPECT_FALSE(before.closed());
+}
+
 }  // namespace
 }  // namespace tickrelay::test

@@ -68,6 +68,9 @@ std::string relay_yaml(const std::string& upstreams, unsigned short client_port,
                        const std::string& server_extra) {
   std::string yaml = upstreams;
   yaml += "server:\n  listen: \"127.0.0.1:" + std::to_string(client_port) + "\"\n";
+  // Every test client comes from loopback: no per-address cap unless a
+  // test sets one.
+  if (server_extra.find("max_clients_per_ip") == std::string::npos) yaml += "  max_clients_per_ip: 0\n";
   std::istringstream extra(server_extra);
   std::string line;
   while (std::getline(extra, line)) yaml += "  " + line + "\n";

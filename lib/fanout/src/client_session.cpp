@@ -176,7 +176,7 @@ class ClientSession final : public ClientSessionBase, private WireSink {
     out.tls = !std::is_same_v<Stream, tcp::socket>;
     out.open = state_ == State::open;
     out.streams.clear();
-    for (const auto& s : subs_) out.streams.push_back(s.name);
+    for (const auto name : stream_names()) out.streams.emplace_back(name);
     out.queued_bytes = queue_.bytes();
     out.oldest_queued_seconds = queue_.empty() ? 0.0 : std::chrono::duration<double>(now - queue_.oldest()).count();
     out.messages_sent = sent_messages_;
@@ -221,6 +221,18 @@ class ClientSession final : public ClientSessionBase, private WireSink {
     std::uint32_t order;
     std::string name;
   };
+
+  // The names in the order they were subscribed.
+  std::vector<std::string_view> stream_names() const {
+    std::vector<const Subscription*> in_order;
+    in_order.reserve(subs_.size());
+    for (const auto& s : subs_) in_order.push_back(&s);
+    std::sort(in_order.begin(), in_order.end(), [](const auto* a, const auto* b) { return a->order < b->order; });
+    std::vector<std::string_view> names;
+    names.reserve(in_order.size());
+    for (const auto* s : in_order) names.push_back(s->name);
+    return names;
+  }
 
   std::vector<Subscription>::iterator find_subscription(StreamId id) {
     const auto it = std::lower_bound(subs_.begin(), subs_.end(), id,
@@ -368,16 +380,7 @@ class ClientSession final : public ClientSessionBase, private WireSink {
         });
         return send_text(make_result("null", request.id));
       }
-      case Method::list_subscriptions: {
-        std::vector<const Subscription*> in_order;
-        in_order.reserve(subs_.size());
-        for (const auto& s : subs_) in_order.push_back(&s);
-        std::sort(in_order.begin(), in_order.end(), [](const auto* a, const auto* b) { return a->order < b->order; });
-        std::vector<std::string_view> names;
-        names.reserve(in_order.size());
-        for (const auto* s : in_order) names.push_back(s->name);
-        return send_text(make_result(make_string_list(names), request.id));
-      }
+      case Method::list_subscriptions: return send_text(make_result(make_string_list(stream_names()), request.id));
       case Method::set_property: combined_ = request.value; return send_text(make_result("null", request.id));
       case Method::get_property: return send_text(make_result(combined_ ? "true" : "false", request.id));
     }

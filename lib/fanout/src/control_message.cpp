@@ -47,6 +47,9 @@ std::size_t end_of_field_value(std::string_view text, std::string_view key) {
   return p;
 }
 
+// Longest error message sent, in bytes (the longest fixed text is about 160).
+constexpr std::size_t kMaxErrorMessage = 300;
+
 ControlError invalid(std::string msg, std::string id = "null") {
   return ControlError{kInvalidRequest, "Invalid request: " + std::move(msg), std::move(id)};
 }
@@ -163,8 +166,20 @@ std::string make_result(std::string_view result_json, std::string_view id) {
 }
 
 std::string make_error(const ControlError& error) {
-  return "{\"error\":{\"code\":" + std::to_string(error.code) + ",\"msg\":" + json::serialize(json::value(error.msg)) +
-         "},\"id\":" + error.id + "}";
+  // A message echoes what the client sent (a method or stream name); a long
+  // one is cut, so an answer costs the relay little whatever the request
+  // (cut on a character boundary: the answer stays valid UTF-8).
+  std::string_view msg = error.msg;
+  std::string cut;
+  if (msg.size() > kMaxErrorMessage) {
+    std::size_t end = kMaxErrorMessage;
+    while (end > 0 && (static_cast<unsigned char>(msg[end]) & 0xC0) == 0x80) --end;
+    cut.assign(msg.substr(0, end)).append("...");
+    msg = cut;
+  }
+  return "{\"error\":{\"code\":" + std::to_string(error.code) +
+         ",\"msg\":" + json::serialize(json::value(json::string_view(msg.data(), msg.size()))) + "},\"id\":" + error.id +
+         "}";
 }
 
 std::string make_string_list(const std::vector<std::string_view>& items) {

@@ -174,9 +174,17 @@ TEST_F(ClientSessionTest, SubscribeReadAfterASlowConsumerCloseLeavesNothingInThe
 
 TEST_F(ClientSessionTest, RequestsWhoseAnswersAreNeverReadCloseTheClientAtItsQueueBound) {
   config_.client_queue_bytes = 4096;
+  config_.client_message_rate = 100000;  // the queue bound, not the rate, is under test
   config_.handshake_timeout_seconds = 0.5;
   config_.idle_ping_seconds = 3600;  // no sweep keeps the loop from running dry
   const auto btc = catalog_.add("btcusdt@trade");
+  // A hundred long stream names: each LIST_SUBSCRIPTIONS answer is 3 KB.
+  std::string path = "/stream?streams=";
+  for (int i = 0; i < 100; ++i) {
+    const auto name = "symbol" + std::to_string(1000 + i) + "usdt@kline_1h";
+    catalog_.add(name);
+    path += (i ? "/" : "") + name;
+  }
   start();
   auto& bystander = connect_open("/ws/btcusdt@trade");
   // A client with a tiny window that never reads: the kernel takes a few
@@ -186,15 +194,13 @@ TEST_F(ClientSessionTest, RequestsWhoseAnswersAreNeverReadCloseTheClientAtItsQue
   raw.open(tcp::v4());
   raw.set_option(net::socket_base::receive_buffer_size(1024));
   raw.connect(listener_->local_endpoint());
-  net::write(raw, net::buffer(std::string("GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-                                          "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                                          "Sec-WebSocket-Version: 13\r\n\r\n")));
+  net::write(raw,
+             net::buffer("GET " + path + " HTTP/1.1\r\n" + std::string(kUpgradeHead) + std::string(kKeyAndVersion)));
   ASSERT_TRUE(run_until([&] { return registry_->size() == 2; }));
   std::string head;
   net::read_until(raw, net::dynamic_buffer(head), "\r\n\r\n");
   ASSERT_NE(head.find(" 101 "), std::string::npos) << head;
-  // Each unknown method is echoed in its error: about 2 KB an answer.
-  const std::string request = R"({"method":")" + std::string(2000, 'A') + R"(","id":1})";
+  const std::string request = R"({"method":"LIST_SUBSCRIPTIONS","id":1})";
   std::string frames;
   for (int i = 0; i < 1000; ++i) wire::append_client_frame(frames, wire::Opcode::text, request, 0x01020304);
   // Written as the relay takes it (this thread also runs the relay's loop).

@@ -2,9 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
+
 #include <string>
 
 namespace tickrelay::fanout {
+namespace json = boost::json;
+
 namespace {
 
 using Streams = std::vector<std::string>;
@@ -312,6 +316,23 @@ TEST(ControlMessage, MakeError) {
   // Message text is escaped as a JSON string.
   EXPECT_EQ(make_error(ControlError{kInvalidRequest, "unknown variant `a\"b\\c`", "1"}),
             R"({"error":{"code":2,"msg":"unknown variant `a\"b\\c`"},"id":1})");
+}
+
+// A long echo is cut on a character boundary: the answer stays small and
+// valid UTF-8 whatever the client sent.
+TEST(ControlMessage, LongErrorMessagesAreCutOnACharacterBoundary) {
+  const auto e = error(R"({"method":")" + std::string(60000, 'A') + R"(","id":1})");
+  const auto answer = make_error(e);
+  EXPECT_LT(answer.size(), 400u);
+  EXPECT_NE(answer.find(R"("msg":"Invalid request: unknown variant `AAAA)"), std::string::npos) << answer;
+  EXPECT_NE(answer.find(R"(..."},"id":1})"), std::string::npos) << answer;
+  // Two-byte characters across the cut: none is split.
+  std::string accents;
+  for (int i = 0; i < 400; ++i) accents += "\xc3\xa9";
+  const auto cut = make_error(ControlError{kInvalidRequest, accents, "2"});
+  const auto msg = json::parse(cut).at("error").at("msg").as_string();
+  EXPECT_EQ(msg.size() % 2, 1u);  // whole characters, then "..." (3 bytes)
+  EXPECT_TRUE(msg.ends_with("\xc3\xa9..."));
 }
 
 TEST(ControlMessage, ParsedErrorsRoundTripThroughMakeError) {

@@ -3,8 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 
-#include <unistd.h>
-
+#include <algorithm>
 #include <charconv>
 #include <random>
 #include <stdexcept>
@@ -31,7 +30,8 @@ App::App(net::io_context& ioc, config::Config config, spdlog::logger& log, fanou
       counters_(counters),
       router_(std::make_unique<fanout::Router>()),
       resolver_(std::make_unique<upstream::DnsResolver>(ioc)),
-      connections_(std::make_unique<upstream::UpstreamConnectionFactory>(ioc, *resolver_, *router_, log)) {
+      connections_(std::make_unique<upstream::UpstreamConnectionFactory>(ioc, *resolver_, *router_, log)),
+      on_demand_timer_(ioc) {
   // Jitter only needs to differ between shards and restarts, not to be secret.
   auto engine = std::make_shared<std::mt19937_64>(std::random_device{}());
   pool_ = std::make_unique<upstream::UpstreamPool>(
@@ -78,11 +78,18 @@ bool App::replay_for(fanout::StreamKind kind) const {
   return it != config_.server.replay.end() && it->second;
 }
 
-void App::open_listener(const config::ServerConfig& server, bool adopt_systemd_socket) {
-  std::unique_ptr<ssl::context> tls;
-  if (!server.tls.cert_file.empty()) {
-    tls = std::make_unique<ssl::context>(wire::make_server_tls_context(server.tls.cert_file, server.tls.key_file));
-  }
+namespace {
+
+// The context wss:// clients are served with; null for plain ws://.
+std::unique_ptr<ssl::context> server_tls(const config::ServerConfig& server) {
+  if (server.tls.cert_file.empty()) return nullptr;
+  return std::make_unique<ssl::context>(wire::make_server_tls_context(server.tls.cert_file, server.tls.key_file));
+}
+
+}  // namespace
+
+void App::open_listener(const config::ServerConfig& server, bool adopt_systemd_socket,
+                        std::unique_ptr<ssl::context> tls) {
   auto listener = std::make_shared<fanout::Listener>(ioc_, *registry_, tls.get());
   // systemd socket activation: the listening socket survives our restarts.
   const int passed = adopt_systemd_socket ? sd_listen_fds(1) : 0;
@@ -92,18 +99,6 @@ void App::open_listener(const config::ServerConfig& server, bool adopt_systemd_s
     log_.info("listening on the socket passed by systemd address={}; server.listen is ignored",
               listener->local_endpoint().address().to_string());
     if (passed > 1) log_.warn("systemd passed more than one socket; only the first is used count={}", passed);
-  } else if (systemd_socket_ && listener_) {
-    // New TLS files on reload: the new listener takes over systemd's socket.
-    // Binding server.listen instead would leave the port systemd holds open
-    // with nobody accepting on it.
-    const int fd = ::dup(listener_->native_handle());
-    if (fd < 0) throw std::runtime_error("cannot duplicate the socket passed by systemd");
-    try {
-      listener->adopt(fd);
-    } catch (...) {
-      ::close(fd);
-      throw;
-    }
   } else {
     listener->listen(wire::parse_endpoint(server.listen));
   }
@@ -117,7 +112,7 @@ void App::open_listener(const config::ServerConfig& server, bool adopt_systemd_s
 }
 
 void App::start() {
-  open_listener(config_.server, true);
+  open_listener(config_.server, true, server_tls(config_.server));
   metrics_server_ = make_metrics_server(config_.metrics.listen);
   const auto m = metrics_server_->local_endpoint();
   log_.info("metrics listener up address={}:{}", m.address().to_string(), m.port());
@@ -129,14 +124,23 @@ void App::apply(const config::Config& next) {
   // What can fail comes first: the upstreams' new links and routes, then the
   // listeners; if either throws, nothing else changed.
   auto upstreams = pool_->prepare_apply(next.upstreams);
+  // The certificate and key are read again on every reload, so one renewed
+  // in place (same paths, new contents) is served from now on. New
+  // connections get the new context; open ones keep theirs.
+  auto tls = server_tls(next.server);
   const bool listen_changed = next.server.listen != config_.server.listen;
-  const bool tls_changed = next.server.tls.cert_file != config_.server.tls.cert_file ||
-                           next.server.tls.key_file != config_.server.tls.key_file;
   if (listen_changed && systemd_socket_) {
     log_.warn("server.listen is ignored: clients connect through the socket systemd passed listen={}",
               next.server.listen);
   }
-  if (tls_changed || (listen_changed && !systemd_socket_)) open_listener(next.server, false);
+  if (listen_changed && !systemd_socket_) {
+    open_listener(next.server, false, std::move(tls));
+  } else {
+    if (tls) log_.info("client TLS certificate loaded cert_file={}", next.server.tls.cert_file);
+    if (!tls && server_tls_) log_.info("clients are served plain ws:// from now on");
+    listener_->set_tls(tls.get());
+    server_tls_ = std::move(tls);
+  }
   if (next.metrics.listen != config_.metrics.listen) {
     auto server = make_metrics_server(next.metrics.listen);
     metrics_server_->stop();
@@ -164,9 +168,68 @@ fanout::StreamId App::resolve(std::string_view name, std::string_view, bool, std
     error = "invalid stream name `" + std::string(name) + "`";
     return fanout::kNoStream;
   }
-  if (config_.server.subscribe_on_demand) return pool_->add_on_demand(name, error);
+  if (config_.server.subscribe_on_demand) return add_on_demand(name, error);
   error = "stream `" + std::string(name) + "` is not carried by this relay";
   return fanout::kNoStream;
+}
+
+fanout::StreamId App::add_on_demand(std::string_view name, std::string& error) {
+  if (stopping_) {
+    error = "the relay is shutting down";
+    return fanout::kNoStream;
+  }
+  if (on_demand_.size() >= config_.server.max_on_demand_streams) {
+    error = "stream `" + std::string(name) + "` is not carried and no more streams can be added on demand (at most " +
+            std::to_string(config_.server.max_on_demand_streams) + ")";
+    return fanout::kNoStream;
+  }
+  const auto id = pool_->add_on_demand(name, error);
+  if (id == fanout::kNoStream) return id;
+  on_demand_.insert_or_assign(std::string(name), std::chrono::steady_clock::time_point::max());
+  if (!on_demand_sweeping_) sweep_on_demand();
+  return id;
+}
+
+void App::sweep_on_demand() {
+  const auto now = std::chrono::steady_clock::now();
+  const auto idle = wire::to_duration(config_.server.on_demand_idle_seconds);
+  std::vector<std::string> unwanted;
+  for (auto& [name, idle_since] : on_demand_) {
+    const auto id = router_->find(name);
+    if (id == fanout::kNoStream || !router_->carried(id)) {
+      unwanted.push_back(name);  // a reload took it away already
+    } else if (router_->subscriber_count(id) != 0) {
+      idle_since = std::chrono::steady_clock::time_point::max();
+    } else if (idle_since == std::chrono::steady_clock::time_point::max()) {
+      idle_since = now;
+    } else if (now - idle_since >= idle) {
+      unwanted.push_back(name);
+    }
+  }
+  if (!unwanted.empty()) {
+    auto upstreams = pool_->configs();
+    for (auto& up : upstreams) {
+      std::erase_if(up.streams, [&](const std::string& s) {
+        return std::find(unwanted.begin(), unwanted.end(), s) != unwanted.end();
+      });
+    }
+    try {
+      const auto retired = pool_->apply(upstreams);
+      for (const auto id : retired) registry_->retire_stream(id);
+      for (const auto& name : unwanted) on_demand_.erase(name);
+      log_.info("streams added on demand and no longer wanted were unsubscribed count={}", unwanted.size());
+    } catch (const std::exception& e) {
+      log_.warn("could not unsubscribe unwanted on-demand streams error=\"{}\"", e.what());
+    }
+  }
+  on_demand_sweeping_ = !on_demand_.empty() && !stopping_;
+  if (!on_demand_sweeping_) return;
+  // Twice per idle period: a stream goes between one and one and a half
+  // periods after its last client.
+  on_demand_timer_.expires_after(idle / 2);
+  on_demand_timer_.async_wait([this](error_code ec) {
+    if (!ec) sweep_on_demand();
+  });
 }
 
 std::pair<bool, std::string> App::health() const {
@@ -195,6 +258,7 @@ std::string App::status_line() {
 void App::shutdown(std::function<void()> done) {
   if (stopping_) return;
   stopping_ = true;
+  on_demand_timer_.cancel();
   log_.info("shutting down clients={} drain={}s", registry_->size(), config_.server.shutdown_drain_seconds);
   if (listener_) listener_->stop();
   pool_->stop();

@@ -304,7 +304,7 @@ ServerConfig read_server(const Reader& r, const YAML::Node& node) {
                {"listen", "max_clients", "max_clients_per_ip", "client_queue_bytes", "max_client_lag",
                 "max_streams_per_client", "client_message_rate", "max_client_message_bytes", "max_request_bytes",
                 "max_path_bytes", "handshake_timeout", "idle_ping", "shutdown_drain", "auth_token", "tls",
-                "subscribe_on_demand", "replay"});
+                "subscribe_on_demand", "max_on_demand_streams", "on_demand_idle", "replay"});
   ServerConfig s;
   if (const auto& n = node["listen"]) s.listen = r.listen(n, key + ".listen");
   if (const auto& n = node["max_clients"]) s.max_clients = r.count(n, key + ".max_clients", 1, 1000000);
@@ -340,6 +340,10 @@ ServerConfig read_server(const Reader& r, const YAML::Node& node) {
       r.fail(tls, key + ".tls", "give both cert_file and key_file, or neither");
   }
   if (const auto& n = node["subscribe_on_demand"]) s.subscribe_on_demand = r.boolean(n, key + ".subscribe_on_demand");
+  if (const auto& n = node["max_on_demand_streams"])
+    s.max_on_demand_streams = r.count(n, key + ".max_on_demand_streams", 0, 100000);
+  if (const auto& n = node["on_demand_idle"])
+    s.on_demand_idle_seconds = r.seconds(n, key + ".on_demand_idle", 1, 7 * 24 * 3600);
   if (const auto& replay = node["replay"]) {
     if (!replay.IsMap()) r.fail(replay, key + ".replay", "expected a mapping of stream type to true/false");
     for (const auto& entry : replay) {

@@ -77,6 +77,9 @@ TEST(ConfigLoader, MinimalConfigGetsDefaults) {
   EXPECT_EQ(c.log.level, "info");
   EXPECT_EQ(c.log.target, "auto");
   EXPECT_TRUE(c.server.replay.at("kline"));
+  EXPECT_EQ(c.server.max_clients_per_ip, 256u);
+  EXPECT_EQ(c.server.max_on_demand_streams, 256u);
+  EXPECT_EQ(c.server.on_demand_idle_seconds, 300);
 }
 
 TEST(ConfigLoader, FullConfig) {

@@ -155,6 +155,12 @@ fanout::StreamId UpstreamPool::add_on_demand(std::string_view name, std::string&
   return fanout::kNoStream;
 }
 
+std::vector<config::UpstreamConfig> UpstreamPool::configs() const {
+  std::vector<config::UpstreamConfig> out;
+  for (const auto& up : upstreams_) out.push_back(up->config);
+  return out;
+}
+
 UpstreamPool::PreparedReload::PreparedReload() = default;
 UpstreamPool::PreparedReload::~PreparedReload() = default;
 UpstreamPool::PreparedReload::PreparedReload(PreparedReload&&) noexcept = default;

@@ -82,6 +82,8 @@ class UpstreamPool {
   // can route it carries it. kNoStream with `error` when none can.
   fanout::StreamId add_on_demand(std::string_view name, std::string& error);
 
+  // The upstreams as they run, streams added on demand included.
+  std::vector<config::UpstreamConfig> configs() const;
   std::vector<ShardStatus> shard_status() const;
   std::vector<UpstreamStatus> upstream_status() const;
   std::size_t connected_shards() const;

@@ -22,6 +22,9 @@ class Listener : public std::enable_shared_from_this<Listener> {
   void adopt(int native_fd);
   void start();
   void stop();
+  // The TLS context new connections get from now on (null: plain); open
+  // connections keep the one they started with.
+  void set_tls(ssl::context* tls) { tls_ = tls; }
   bool listening() const { return acceptor_.is_open(); }
   int native_handle() { return acceptor_.native_handle(); }
   tcp::endpoint local_endpoint() const;

@@ -16,7 +16,10 @@ struct ServerTls {
 struct ServerConfig {
   std::string listen = "0.0.0.0:8765";
   std::size_t max_clients = 10000;
-  std::size_t max_clients_per_ip = 0;        // 0: no per-address cap
+  // One address may not take every slot: enough for a busy office behind one
+  // NAT, far below max_clients. 0: no per-address cap (behind a proxy, whose
+  // one address every client shares, or a load test on loopback).
+  std::size_t max_clients_per_ip = 256;
   std::size_t client_queue_bytes = 4 << 20;  // ~10 s of the study's workload per client
   // A client whose oldest queued frame is older than this is closed (1008,
   // reason `lagging`). Two updates of a 1 s stream (kline, ticker): a client
@@ -38,6 +41,13 @@ struct ServerConfig {
   // What a SUBSCRIBE for a stream the config does not name gets: an error
   // (false), or the relay subscribes upstream on demand (true).
   bool subscribe_on_demand = false;
+  // Streams added on demand at most, all clients together: each costs an
+  // upstream subscription (Binance: 1024 per connection, connections paced),
+  // and made-up names cost as much as real ones.
+  std::size_t max_on_demand_streams = 256;
+  // A stream added on demand that no client has wanted for this long is
+  // unsubscribed upstream and forgotten.
+  double on_demand_idle_seconds = 300;
   // Last-value replay on subscribe, per stream type; trade-like streams are
   // never replayed (a stale trade is not a state).
   std::map<std::string, bool> replay = {{"kline", true},      {"ticker", true}, {"miniTicker", true},

@@ -2,7 +2,9 @@
 // Owns tickrelayd's long-lived parts and wires them: router, upstream pool,
 // client listener and registry, metrics server. Answers which streams a
 // client may subscribe to. One io_context, one thread.
+#include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -63,7 +65,11 @@ class App final : private fanout::StreamCatalog {
   fanout::StreamId resolve(std::string_view name, std::string_view prefix, bool microsecond,
                            std::string& error) override;
   bool replay_for(fanout::StreamKind kind) const;
-  void open_listener(const config::ServerConfig& server, bool adopt_systemd_socket);
+  // subscribe_on_demand: adds a stream within max_on_demand_streams, and
+  // forgets those nobody wanted for on_demand_idle.
+  fanout::StreamId add_on_demand(std::string_view name, std::string& error);
+  void sweep_on_demand();
+  void open_listener(const config::ServerConfig& server, bool adopt_systemd_socket, std::unique_ptr<ssl::context> tls);
   // Started: /metrics, /healthz and /clients on `listen`.
   std::unique_ptr<observe::MetricsServer> make_metrics_server(const std::string& listen);
 
@@ -85,6 +91,11 @@ class App final : private fanout::StreamCatalog {
   std::uint64_t last_delivered_ = 0;
   std::chrono::steady_clock::time_point last_status_{};
   bool stopping_ = false;
+  // Streams added on demand, and since when nobody has subscribed to each
+  // (time_point::max() while someone does).
+  std::map<std::string, std::chrono::steady_clock::time_point, std::less<>> on_demand_;
+  net::steady_timer on_demand_timer_;
+  bool on_demand_sweeping_ = false;
   // The client socket came from systemd (socket activation): it stays ours
   // whatever server.listen says.
   bool systemd_socket_ = false;
