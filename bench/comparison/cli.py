@@ -5,7 +5,6 @@ import datetime
 import os
 import platform
 import shlex
-import signal
 import subprocess
 import sys
 import time
@@ -252,13 +251,8 @@ def main(argv=None):
     os.makedirs(output_dir, exist_ok=True)
     os.makedirs(work_dir, exist_ok=True)
 
-    def log(text):
-        print(text, flush=True)
-
-    # A kill of the harness stops its children the same way a Ctrl-C does.
-    def on_term(signum, frame):
-        raise KeyboardInterrupt
-    signal.signal(signal.SIGTERM, on_term)
+    log = processes.log
+    processes.stop_on_sigterm()
 
     ctx = Context(bin_dir=os.path.join(os.path.abspath(args.build_dir), "bin"),
                   peers_dir=os.path.join(REPO, "bench", "peers"),

@@ -491,12 +491,8 @@ def main(argv=None):
         args.perf_record = os.path.abspath(args.perf_record)
         os.makedirs(args.perf_record, exist_ok=True)
 
-    def log(text):
-        print(text, flush=True)
-
-    def on_term(signum, frame):
-        raise KeyboardInterrupt
-    signal.signal(signal.SIGTERM, on_term)
+    log = processes.log
+    processes.stop_on_sigterm()
 
     symbols_file, symbols = subset_symbols(args.symbols_file, args.symbols, work_dir)
     streams = [args.template.replace("{symbol}", s.rpartition(":")[2].lower()) for s in symbols]

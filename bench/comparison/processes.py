@@ -25,6 +25,18 @@ _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 
+def log(text):
+    """A harness's progress line, shown at once."""
+    print(text, flush=True)
+
+
+def stop_on_sigterm():
+    """A kill of the harness stops its children the same way a Ctrl-C does."""
+    def on_term(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, on_term)
+
+
 def _die_with_parent():
     # Runs in the child between fork and exec; survives the exec of taskset
     # and of the program taskset execs.

@@ -634,12 +634,8 @@ def main(argv=None):
                                                               f"{NAME}-{stamp.strftime('%Y%m%d-%H%M%S')}"))
     os.makedirs(out_dir, exist_ok=True)
 
-    def log(text):
-        print(text, flush=True)
-
-    def on_term(signum, frame):
-        raise KeyboardInterrupt
-    signal.signal(signal.SIGTERM, on_term)
+    log = processes.log
+    processes.stop_on_sigterm()
 
     soak = Soak(args, out_dir, log)
     try:

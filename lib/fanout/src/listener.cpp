@@ -64,8 +64,16 @@ void Listener::do_accept() {
 void Listener::on_accept(error_code ec, tcp::socket socket) {
   if (stopped_ || ec == net::error::operation_aborted) return;
   if (ec) {
-    // Out of descriptors or memory: back off briefly instead of spinning.
-    registry_.log().warn("accept failed error=\"{}\"; retrying in 100 ms", ec.message());
+    // Out of descriptors or memory: back off briefly instead of spinning,
+    // and say so once per 10 s, not at every retry.
+    ++accept_failures_;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - failure_logged_at_ >= std::chrono::seconds(10)) {
+      registry_.log().warn("accept failed error=\"{}\" failures={}; retrying every 100 ms", ec.message(),
+                           accept_failures_);
+      accept_failures_ = 0;
+      failure_logged_at_ = now;
+    }
     retry_.expires_after(std::chrono::milliseconds(100));
     retry_.async_wait([self = shared_from_this()](error_code wait_ec) {
       if (!wait_ec && !self->stopped_) self->do_accept();

@@ -3,6 +3,8 @@
 // own address, or adopts a listening socket passed in by systemd. Owned by
 // shared_ptr: a pending accept keeps it alive after its owner replaced it
 // (a reload with new TLS files) until the aborted accept has completed.
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 
@@ -38,6 +40,8 @@ class Listener : public std::enable_shared_from_this<Listener> {
   tcp::acceptor acceptor_;
   net::steady_timer retry_;
   bool stopped_ = false;
+  std::uint64_t accept_failures_ = 0;  // since the last warning
+  std::chrono::steady_clock::time_point failure_logged_at_{};
 };
 
 }  // namespace tickrelay::fanout
