@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <functional>
 #include <limits>
@@ -394,6 +395,10 @@ TEST_F(HostileTest, BadHandshakesEachGetTheirHttpAnswerAndAreClosed) {
     }
     EXPECT_TRUE(cut[i]) << cases[i].name;
   }
+  // Every answer with an error status is counted as a refused handshake,
+  // the library's own (wrong version, no key) included.
+  const auto refused = std::count_if(cases.begin(), cases.end(), [](const auto& c) { return c.status >= 400; });
+  EXPECT_EQ(relay_.metric("tickrelay_handshakes_refused_total"), static_cast<double>(refused));
   EXPECT_EQ(relay_.metric("tickrelay_clients_connected"), 1);
   expect_survived(*watcher, 64 << 20);
 }
