@@ -51,7 +51,7 @@ ConnectionCheck FaultPlan::check(ConnectionFaults& connection, Clock::time_point
   if (faults && settings_.shutdown_after > Micros{0}) {
     const auto notice = opened + settings_.shutdown_after;
     if (!connection.shutdown_sent) events[2].first = notice;
-    events[3].first = notice + kShutdownGrace;
+    events[3].first = notice + settings_.shutdown_grace;
   }
 
   ConnectionCheck result;

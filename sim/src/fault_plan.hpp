@@ -18,6 +18,10 @@
 
 namespace tickrelay::sim {
 
+// Long enough for a client to read the notice and open its replacement
+// connection, short enough that tests of the reconnect do not wait long.
+inline constexpr Micros kShutdownGrace{std::chrono::seconds(1)};
+
 struct FaultSettings {
   // Close abruptly (no close frame, as a network failure) when a connection
   // reaches this age; 0 = never.
@@ -28,8 +32,9 @@ struct FaultSettings {
   // unset = never. Lasts stall_for, 0 = forever.
   std::optional<Micros> stall_after;
   Micros stall_for{0};
-  // Send serverShutdown at this age, then close kShutdownGrace later; 0 = never.
+  // Send serverShutdown at this age, then close shutdown_grace later; 0 = never.
   Micros shutdown_after{0};
+  Micros shutdown_grace{kShutdownGrace};
   // Every Nth data frame of a connection is replaced by a malformed one,
   // cycling through MalformedKind in order; 0 = never.
   std::uint64_t malformed_every = 0;
@@ -50,10 +55,6 @@ struct FaultSettings {
   // Only connections whose path starts with this (e.g. "/market"); empty = all.
   std::string target_path;
 };
-
-// Long enough for a client to read the notice and open its replacement
-// connection, short enough that tests of the reconnect do not wait long.
-inline constexpr Micros kShutdownGrace{std::chrono::seconds(1)};
 
 // What FaultPlan keeps per connection; the server stores it and passes it in.
 struct ConnectionFaults {

@@ -74,7 +74,7 @@ struct RawFlags {
   std::string pong_timeout = "60";
   std::string max_connection_age = "86400";
   std::string max_streams = "1024";
-  std::string drop_every, drop_after_events, stall_after, stall_for, shutdown_after, malformed_every;
+  std::string drop_every, drop_after_events, stall_after, stall_for, shutdown_after, shutdown_grace, malformed_every;
   std::string refuse_for, refuse_first, skip_every, malformed_kinds;
 };
 
@@ -114,6 +114,7 @@ void resolve(const RawFlags& raw, SimOptions& options) {
     f.stall_for = parse_seconds("--stall-for", raw.stall_for, true);
   }
   if (!raw.shutdown_after.empty()) f.shutdown_after = parse_seconds("--shutdown-after", raw.shutdown_after, false);
+  if (!raw.shutdown_grace.empty()) f.shutdown_grace = parse_seconds("--shutdown-grace", raw.shutdown_grace, false);
   if (!raw.malformed_every.empty()) {
     f.malformed_every = parse_count("--malformed-every", raw.malformed_every, 1, UINT64_MAX);
   }
@@ -177,6 +178,9 @@ SimOptionsResult parse_sim_options(int argc, const char* const* argv) {
   app.add_option("--stall-after", raw.stall_after, "stop sending at this connection age (SECONDS)")->group(faults);
   app.add_option("--stall-for", raw.stall_for, "stall duration in SECONDS; 0 = forever")->group(faults);
   app.add_option("--shutdown-after", raw.shutdown_after, "send serverShutdown at this age (SECONDS), then close")
+      ->group(faults);
+  app.add_option("--shutdown-grace", raw.shutdown_grace,
+                 "SECONDS from serverShutdown to the close (default 1): the time a client has to replace it")
       ->group(faults);
   app.add_option("--malformed-every", raw.malformed_every, "replace every Nth frame by a malformed one")->group(faults);
   app.add_option("--malformed-kinds", raw.malformed_kinds,

@@ -174,6 +174,15 @@ TEST_F(HostileTest, SlowlorisTlsConnectionsAreCutByTheHandshakeDeadline) {
 
 TEST_F(HostileTest, FdExhaustionRefusesNewcomersAndRecoversWhenTheyLeave) {
   if (::access("/usr/bin/prlimit", X_OK) != 0) GTEST_SKIP() << "needs /usr/bin/prlimit (util-linux)";
+#ifdef __SANITIZE_ADDRESS__
+  // UndefinedBehaviorSanitizer checks a virtual call's object by writing it
+  // to a pipe (its runtime's test that memory is readable): with no
+  // descriptor left, pipe() fails and the check reports an "invalid vptr"
+  // in boost::system::error_category and stops the relay. The sanitizers
+  // cannot watch a process that has run out of descriptors; the normal
+  // build runs this test.
+  GTEST_SKIP() << "the sanitizers' runtime needs free descriptors of its own";
+#endif
   sim_ = start_sim({"--rate", "1000", "--symbols", "btcusdt,ethusdt"});
   relay_ = start_relay(dir_, sim_upstream(sim_, {"btcusdt@aggTrade"}), "handshake_timeout: 60s", true,
                        {"/usr/bin/prlimit", "--nofile=64:64"});
@@ -545,7 +554,11 @@ TEST_F(HostileTest, EmptyContinuationFloodIsClosedAsTooManyMessages) {
 TEST_F(HostileTest, EveryClosingClientGetsTheCloseReplyUnderLoad) {
   start("max_client_lag: 60s\nclient_queue_bytes: 16MiB", {"--rate", "5000"}, {"btcusdt@aggTrade"});
   auto watcher = bystander();
+#ifdef __SANITIZE_ADDRESS__
+  constexpr std::size_t kClients = 250;  // the sanitized relay takes each handshake several times slower
+#else
   constexpr std::size_t kClients = 1000;
+#endif
   std::vector<int> codes;
   while_reading(*watcher, [&] {
     std::vector<RawClient> crowd;
