@@ -82,8 +82,15 @@ def sim_argv(ctx, port, rate):
 def load_argv(ctx, impl, point, port, output, server_pid=None, metrics_port=None):
     # --time-unit stays auto (magnitude): E in milliseconds from a server that
     # ignored timeUnit=MICROSECOND shows up as millisecond_times in the report.
+    # tickrelay gives each client the unit it asks for (milliseconds unless
+    # asked), so its clients ask for the microseconds the peers pass on as
+    # they come from the simulator; the peers' clients ask for nothing, so
+    # the load client reads their unit from E's magnitude.
     scheme = "wss" if ctx.tls_cert and impl.kind == "tickrelay" else "ws"
-    argv = [os.path.join(ctx.bin_dir, "tickrelay-load"), "--url", f"{scheme}://{processes.HOST}:{port}{ctx.client_path}",
+    path = ctx.client_path
+    if impl.kind == "tickrelay":
+        path += ("&" if "?" in path else "?") + "timeUnit=MICROSECOND"
+    argv = [os.path.join(ctx.bin_dir, "tickrelay-load"), "--url", f"{scheme}://{processes.HOST}:{port}{path}",
             "--impl", impl.name, "--symbols-file", ctx.symbols_file, "--template", ctx.template,
             "-c", str(point.clients), "--warm-up", f"{ctx.warm_up:g}", "-d", f"{ctx.duration:g}",
             "--format", "json", "--output", output, "--quiet", "--top", "0"]

@@ -283,7 +283,7 @@ class Soak:
         self.config_path = implementations.tickrelay_config_path(self.ctx, self.client_port)
         base = f"ws://{processes.HOST}:{self.client_port}"
         self.load = self.children.start("load", [
-            os.path.join(self.bin_dir, "tickrelay-load"), "--url", f"{base}/stream",
+            os.path.join(self.bin_dir, "tickrelay-load"), "--url", f"{base}/stream?timeUnit=MICROSECOND",
             "--impl", "tickrelay", "--streams", ",".join(self.streams[:a.client_streams]),
             "-c", str(a.clients), "--ramp-up", f"{min(LOAD_RAMP_UP_S, a.duration / 4):g}",
             "-d", f"{a.duration + LOAD_EXTRA_S:g}", "--reconnect", "--server-pid", str(self.relay.pid),

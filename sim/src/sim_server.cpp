@@ -98,17 +98,15 @@ fanout::StreamId SimServer::resolve(std::string_view name, std::string_view pref
     error = "invalid stream `" + std::string(name) + "`: " + std::string(describe(parsed.error));
     return fanout::kNoStream;
   }
+  // Binance accepts a stream asked on the wrong path, or on USD-M's
+  // /private (user data; without a listen key it carries nothing), and
+  // sends nothing for it.
+  if (prefix == "/private") return fanout::kSilentStream;
   const auto endpoint = endpoint_of(prefix);
+  if (!served_on(parsed.spec->kind, endpoint)) return fanout::kSilentStream;
   const auto relay_kind = fanout::parse_stream_name(name);
   const auto kind = relay_kind ? relay_kind->kind : fanout::StreamKind::trade;
   const std::string unit = microsecond ? "us" : "ms";
-  if (!served_on(parsed.spec->kind, endpoint)) {
-    // Binance accepts a stream asked on the wrong path and sends nothing.
-    const auto id = router_.add_stream("unserved|" + std::string(prefix) + "|" + std::string(name), kind, false);
-    if (display_names_.size() <= id) display_names_.resize(id + 1);
-    display_names_[id] = std::string(name);
-    return id;
-  }
   const auto stream = model_.open_stream(*parsed.spec, flavour_of(endpoint));
   if (channels_.size() <= stream) channels_.resize(stream + 1);
   auto& channel = channels_[stream];

@@ -124,8 +124,10 @@ StreamSpecResult parse_stream_spec(std::string_view name, const SymbolList& symb
 bool served_on(StreamKind kind, Endpoint endpoint) {
   switch (endpoint) {
     case Endpoint::spot: return kind != StreamKind::mark_price;
-    case Endpoint::usdm_public: return kind == StreamKind::book_ticker || kind == StreamKind::partial_depth;
-    case Endpoint::usdm_market: return kind != StreamKind::book_ticker && kind != StreamKind::partial_depth;
+    case Endpoint::usdm_public:
+      return kind == StreamKind::book_ticker || kind == StreamKind::partial_depth || kind == StreamKind::trade;
+    case Endpoint::usdm_market:
+      return kind != StreamKind::book_ticker && kind != StreamKind::partial_depth && kind != StreamKind::trade;
   }
   return false;
 }

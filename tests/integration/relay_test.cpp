@@ -73,8 +73,10 @@ TEST_F(RelayTest, FiftyClientsEachReceiveEveryEventInOrder) {
 TEST_F(RelayTest, RawClientsGetTheSimulatorsDataBytesAndCombinedClientsTheEnvelope) {
   start({"btcusdt@aggTrade"});
   WsTestClient upstream(sim_.url() + "/market/stream?streams=btcusdt@aggTrade&timeUnit=MICROSECOND");
-  WsTestClient raw(relay_.ws_url("/ws/btcusdt@aggTrade"));
-  WsTestClient combined(relay_.ws_url("/stream?streams=btcusdt@aggTrade"));
+  // The relay reads the simulator in microseconds; clients asking for them
+  // get its bytes as they came.
+  WsTestClient raw(relay_.ws_url("/ws/btcusdt@aggTrade?timeUnit=MICROSECOND"));
+  WsTestClient combined(relay_.ws_url("/stream?streams=btcusdt@aggTrade&timeUnit=MICROSECOND"));
   std::map<std::int64_t, std::string> from_sim;
   for (int i = 0; i < 400; ++i) {
     const auto m = upstream.read();

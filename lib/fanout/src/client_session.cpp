@@ -25,6 +25,7 @@
 #include "send_queue.hpp"
 #include "tickrelay/fanout/client_session_base.hpp"
 #include "tickrelay/fanout/stream_catalog.hpp"
+#include "tickrelay/fanout/stream_name.hpp"
 #include "tickrelay/wire/duration.hpp"
 
 namespace tickrelay::fanout {
@@ -375,7 +376,7 @@ class ClientSession final : public ClientSessionBase, private WireSink {
         const std::unordered_set<std::string_view> gone(request.streams.begin(), request.streams.end());
         std::erase_if(subs_, [&](const Subscription& s) {
           if (!gone.contains(s.name)) return false;
-          registry_.router().unsubscribe(s.id, this);
+          leave_stream(s);
           return true;
         });
         return send_text(make_result("null", request.id));
@@ -386,10 +387,18 @@ class ClientSession final : public ClientSessionBase, private WireSink {
     }
   }
 
+  // A silent subscription (kSilentStream) is only listed: the router never
+  // had it.
+  void leave_stream(const Subscription& s) {
+    if (s.id != kSilentStream) registry_.router().unsubscribe(s.id, this);
+  }
+
   // Resolves every name first, so a request is applied whole or refused
   // whole; then subscribes and replays last values after the response.
   // The per-connection cap applies before any name is resolved: resolving
   // may subscribe upstream (subscribe_on_demand).
+  // A URL token that is not a stream name (a client's own connection
+  // counter, /ws/0) carries nothing and is listed by nothing, as on Binance.
   void subscribe(const std::vector<std::string>& names, const std::string& id, bool respond) {
     if (state_ != State::open) return;  // only an open session is in the router
     std::unordered_set<std::string_view> seen;
@@ -397,6 +406,7 @@ class ClientSession final : public ClientSessionBase, private WireSink {
     for (const auto& s : subs_) seen.insert(s.name);
     std::vector<std::string_view> fresh;
     for (const auto& name : names) {
+      if (!respond && !parse_stream_name(name)) continue;
       if (seen.insert(name).second) fresh.push_back(name);
     }
     const auto limit = registry_.config().max_streams_per_client;
@@ -424,6 +434,10 @@ class ClientSession final : public ClientSessionBase, private WireSink {
       // Two spellings of one stream subscribe it once.
       const auto at = std::lower_bound(subs_.begin(), subs_.end(), stream,
                                        [](const auto& s, StreamId v) { return s.id < v; });
+      if (stream == kSilentStream) {
+        subs_.insert(at, Subscription{stream, kNoSlot, next_order_++, std::string(name)});
+        continue;
+      }
       if (at != subs_.end() && at->id == stream) continue;
       subs_.insert(at, Subscription{stream, kNoSlot, next_order_++, std::string(name)});
       router.subscribe(stream, this);
@@ -617,7 +631,7 @@ class ClientSession final : public ClientSessionBase, private WireSink {
     const bool counted = state_ != State::handshake;
     state_ = State::ended;
     ended_at_ = Clock::now();
-    for (const auto& s : subs_) registry_.router().unsubscribe(s.id, this);
+    for (const auto& s : subs_) leave_stream(s);
     subs_.clear();
     if (counted) {
       if constexpr (Policy<ClientSession>::kHooked) policy_.closed();

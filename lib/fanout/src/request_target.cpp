@@ -35,7 +35,7 @@ std::optional<RequestTarget> parse_request_target(std::string_view target, std::
   }
   RequestTarget t;
   std::string path = url->path();  // percent-decoded
-  for (std::string_view prefix : {"/market", "/public"}) {
+  for (std::string_view prefix : {"/market", "/public", "/private"}) {
     if (path.starts_with(prefix) && (path.size() == prefix.size() || path[prefix.size()] == '/')) {
       t.prefix = prefix;
       path.erase(0, prefix.size());

@@ -5,7 +5,7 @@
 
 namespace tickrelay::fanout {
 
-StreamId Router::add_stream(std::string_view name, StreamKind kind, bool replay) {
+StreamId Router::add_stream(std::string_view name, StreamKind kind, bool replay, bool derived) {
   check_not_publishing("add_stream");
   if (const auto it = ids_.find(name); it != ids_.end()) {
     auto& entry = streams_[it->second];
@@ -14,7 +14,7 @@ StreamId Router::add_stream(std::string_view name, StreamKind kind, bool replay)
     return it->second;
   }
   const auto id = static_cast<StreamId>(streams_.size());
-  streams_.push_back(Entry{std::string(name), kind, true, replay, {}, {}});
+  streams_.push_back(Entry{std::string(name), kind, true, replay, derived, {}, {}});
   ids_.emplace(std::string(name), id);
   return id;
 }
@@ -34,7 +34,7 @@ StreamId Router::find(std::string_view name) const {
 
 std::size_t Router::carried_count() const {
   return static_cast<std::size_t>(
-      std::count_if(streams_.begin(), streams_.end(), [](const Entry& e) { return e.carried; }));
+      std::count_if(streams_.begin(), streams_.end(), [](const Entry& e) { return e.carried && !e.derived; }));
 }
 
 void Router::subscribe(StreamId id, Subscriber* subscriber) {
@@ -63,8 +63,12 @@ void Router::set_replay(StreamId id, bool replay) {
   if (!replay) streams_[id].last.reset();
 }
 
-void Router::publish(const FramePtr& frame) {
-  auto& entry = streams_[frame->stream()];
+void Router::set_last_value(StreamId id, FramePtr frame) {
+  if (streams_[id].replay) streams_[id].last = std::move(frame);
+}
+
+void Router::publish_to(StreamId id, const FramePtr& frame) {
+  auto& entry = streams_[id];
   ++published_;
   publishing_ = true;
   try {

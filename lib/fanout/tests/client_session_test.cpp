@@ -96,6 +96,52 @@ TEST_F(ClientSessionTest, SubscribeAndListSubscriptionsAreAnsweredInBinanceShape
   EXPECT_EQ(client.messages[3], kTrade);
 }
 
+// ccxt opens /ws/<its connection counter> and then subscribes: the token
+// carries nothing, is listed by nothing, and is no error.
+TEST_F(ClientSessionTest, PathTokenThatIsNotAStreamNameIsIgnored) {
+  const auto btc = catalog_.add("btcusdt@trade");
+  start();
+  auto& client = connect_open("/ws/0");
+  client.send(R"({"method":"SUBSCRIBE","params":["btcusdt@trade"],"id":1})");
+  client.send(R"({"method":"LIST_SUBSCRIPTIONS","id":2})");
+  ASSERT_TRUE(run_until([&] { return client.messages.size() == 2; }));
+  EXPECT_EQ(client.messages[0], R"({"result":null,"id":1})");
+  EXPECT_EQ(client.messages[1], R"({"result":["btcusdt@trade"],"id":2})");
+  router_.publish(event(btc, "btcusdt@trade", kTrade));
+  ASSERT_TRUE(run_until([&] { return client.messages.size() == 3; }));
+  EXPECT_EQ(client.messages[2], kTrade);
+  // A name that is a stream name but not carried is still reported.
+  auto& other = connect_open("/ws/nosuch@trade");
+  ASSERT_TRUE(run_until([&] { return other.messages.size() == 1; }));
+  EXPECT_NE(other.messages[0].find(R"({"error":{"code":2,)"), std::string::npos) << other.messages[0];
+}
+
+// A stream the client's path does not carry is subscribed, listed, removed
+// by UNSUBSCRIBE, and never delivers; the rest of the session is untouched.
+TEST_F(ClientSessionTest, SilentStreamIsListedAndCarriesNothing) {
+  const auto btc = catalog_.add("btcusdt@trade");
+  catalog_.add_silent("btcusdt@kline_1h");
+  catalog_.add_silent("ethusdt@kline_1h");
+  start();
+  auto& client = connect_open("/stream?streams=btcusdt@kline_1h/btcusdt@trade");
+  client.send(R"({"method":"SUBSCRIBE","params":["ethusdt@kline_1h"],"id":1})");
+  client.send(R"({"method":"LIST_SUBSCRIPTIONS","id":2})");
+  client.send(R"({"method":"UNSUBSCRIBE","params":["btcusdt@kline_1h"],"id":3})");
+  client.send(R"({"method":"LIST_SUBSCRIPTIONS","id":4})");
+  ASSERT_TRUE(run_until([&] { return client.messages.size() == 4; }));
+  EXPECT_EQ(client.messages[0], R"({"result":null,"id":1})");
+  EXPECT_EQ(client.messages[1], R"({"result":["btcusdt@kline_1h","btcusdt@trade","ethusdt@kline_1h"],"id":2})");
+  EXPECT_EQ(client.messages[2], R"({"result":null,"id":3})");
+  EXPECT_EQ(client.messages[3], R"({"result":["btcusdt@trade","ethusdt@kline_1h"],"id":4})");
+  router_.publish(event(btc, "btcusdt@trade", kTrade));
+  ASSERT_TRUE(run_until([&] { return client.messages.size() == 5; }));
+  EXPECT_NE(client.messages[4].find(R"("stream":"btcusdt@trade")"), std::string::npos) << client.messages[4];
+  // Leaving unsubscribes what the router has, and only that.
+  client.drop();
+  ASSERT_TRUE(run_until([&] { return registry_->size() == 0; }));
+  EXPECT_EQ(router_.subscriber_count(btc), 0u);
+}
+
 TEST_F(ClientSessionTest, ClientPastItsQueueBoundIsClosedWith1008AndCountedOnce) {
   config_.client_queue_bytes = 4096;
   const auto btc = catalog_.add("btcusdt@trade");

@@ -124,6 +124,34 @@ TEST(RequestTarget, FuturesPathPrefixes) {
   EXPECT_EQ(t.prefix, "/public");
 }
 
+// USD-M's user-data path: a client that opens it at connect (with or
+// without a listen key in the path) gets a connection, however little it
+// carries here.
+TEST(RequestTarget, UsdmPrivatePathInBothForms) {
+  auto t = parse_ok("/private/stream?streams=");
+  EXPECT_EQ(t.prefix, "/private");
+  EXPECT_TRUE(t.combined);
+  EXPECT_TRUE(t.streams.empty());
+  t = parse_ok("/private/ws/pqia91ma19a5s61cv6a81va65sdf19v8a65a1a5s61cv6a81va65sdf19v8a65a1");
+  EXPECT_EQ(t.prefix, "/private");
+  EXPECT_FALSE(t.combined);
+  t = parse_ok("/private/ws?listenKey=abc");
+  EXPECT_EQ(t.prefix, "/private");
+  EXPECT_TRUE(t.streams.empty());
+}
+
+// Binance reads a trailing slash after each form as nothing more.
+TEST(RequestTarget, TrailingSlashes) {
+  EXPECT_EQ(parse_ok("/ws/btcusdt@trade/").streams, (Streams{"btcusdt@trade"}));
+  EXPECT_TRUE(parse_ok("/stream/?streams=a@trade").combined);
+  EXPECT_EQ(parse_ok("/market/stream/?streams=a@trade").streams, (Streams{"a@trade"}));
+  EXPECT_EQ(parse_ok("/private/ws/").prefix, "/private");
+}
+
+// A client's own connection counter in the path (ccxt opens /ws/0): kept
+// as a name here; the session skips what is not a stream name.
+TEST(RequestTarget, TokenThatIsNotAStreamIsPassedOn) { EXPECT_EQ(parse_ok("/ws/0").streams, (Streams{"0"})); }
+
 TEST(RequestTarget, DuplicatesAndEmptyNamesRemoved) {
   EXPECT_EQ(parse_ok("/ws/a@trade/b@trade/a@trade").streams, (Streams{"a@trade", "b@trade"}));
   EXPECT_EQ(parse_ok("/ws/a@trade//b@trade/").streams, (Streams{"a@trade", "b@trade"}));
@@ -189,7 +217,7 @@ TEST(RequestTarget, CapCountsRepeatedNames) {
 TEST(RequestTarget, UnknownPaths) {
   for (auto target : {"/", "/foo", "/wss/a@trade", "/ws2/a@trade", "/streams?streams=a@trade", "/stream/a@trade",
                       "/market", "/marketing/ws/a@trade", "/public2/ws/a@trade", "/market/market/ws/a@trade",
-                      "/api/v3/ping", "/metrics", "/healthz"}) {
+                      "/private", "/privates/ws", "/private/public/ws", "/api/v3/ping", "/metrics", "/healthz"}) {
     EXPECT_NE(parse_error(target).find("unknown path"), std::string::npos) << target;
   }
 }

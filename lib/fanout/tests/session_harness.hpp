@@ -38,6 +38,9 @@ class FakeCatalog final : public StreamCatalog {
     ids_[name] = id;
     return id;
   }
+  // Accepted and carrying nothing (a stream asked on a path that does not
+  // serve it).
+  void add_silent(const std::string& name) { ids_[name] = kSilentStream; }
   StreamId resolve(std::string_view name, std::string_view, bool, std::string& error) override {
     const auto it = ids_.find(std::string(name));
     if (it != ids_.end()) return it->second;

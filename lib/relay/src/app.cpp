@@ -159,18 +159,28 @@ void App::apply(const config::Config& next) {
   const auto retired = pool_->apply(std::move(upstreams));
   config_.upstreams = next.upstreams;
   for (const auto id : retired) registry_->retire_stream(id);
-  log_.info("configuration applied streams={} retired={}", router_->carried_count(), retired.size());
+  // A stream's form in the other time unit goes with it; it is not counted.
+  log_.info("configuration applied streams={} retired={}", router_->carried_count(),
+            std::count_if(retired.begin(), retired.end(), [&](fanout::StreamId id) { return !router_->derived(id); }));
 }
 
-fanout::StreamId App::resolve(std::string_view name, std::string_view, bool, std::string& error) {
-  if (const auto id = router_->find(name); id != fanout::kNoStream && router_->carried(id)) return id;
+fanout::StreamId App::resolve(std::string_view name, std::string_view prefix, bool microsecond, std::string& error) {
+  // Checked first: the router's own names for a stream's other time unit
+  // ("...|ms") are not stream names.
   if (!fanout::parse_stream_name(name)) {
     error = "invalid stream name `" + std::string(name) + "`";
     return fanout::kNoStream;
   }
-  if (config_.server.subscribe_on_demand) return add_on_demand(name, error);
-  error = "stream `" + std::string(name) + "` is not carried by this relay";
-  return fanout::kNoStream;
+  auto id = router_->find(name);
+  if (id == fanout::kNoStream || !router_->carried(id)) {
+    if (!config_.server.subscribe_on_demand) {
+      error = "stream `" + std::string(name) + "` is not carried by this relay";
+      return fanout::kNoStream;
+    }
+    id = add_on_demand(name, error);
+    if (id == fanout::kNoStream) return id;
+  }
+  return pool_->client_form(id, prefix, microsecond);
 }
 
 fanout::StreamId App::add_on_demand(std::string_view name, std::string& error) {
@@ -198,7 +208,7 @@ void App::sweep_on_demand() {
     const auto id = router_->find(name);
     if (id == fanout::kNoStream || !router_->carried(id)) {
       unwanted.push_back(name);  // a reload took it away already
-    } else if (router_->subscriber_count(id) != 0) {
+    } else if (pool_->subscriber_count(id) != 0) {
       idle_since = std::chrono::steady_clock::time_point::max();
     } else if (idle_since == std::chrono::steady_clock::time_point::max()) {
       idle_since = now;

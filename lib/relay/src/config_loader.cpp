@@ -259,6 +259,10 @@ UpstreamConfig read_upstream(const Reader& r, const YAML::Node& node, const std:
 
   if (const auto& n = node["max_streams_per_connection"])
     up.max_streams_per_connection = r.count(n, key + ".max_streams_per_connection", 1, 1024);
+  // Spot documents timeUnit=MICROSECOND; the futures products do not, so
+  // they are read in milliseconds unless the config says otherwise. Either
+  // way each client gets the unit it asked for.
+  up.microsecond_time = up.product == config::Product::spot;
   if (const auto& n = node["time_unit"]) {
     const auto unit = r.string(n, key + ".time_unit");
     if (unit != "millisecond" && unit != "microsecond")

@@ -241,6 +241,20 @@ TEST(ConfigLoader, MillisecondTimeUnit) {
   EXPECT_FALSE(c.upstreams[0].microsecond_time);
 }
 
+// Spot documents timeUnit=MICROSECOND, the futures products do not: spot is
+// read in microseconds unless told otherwise, futures in milliseconds.
+TEST(ConfigLoader, TimeUnitDefaultsByProduct) {
+  const std::string spot =
+      "upstreams:\n  - name: spot\n    url: wss://stream.binance.com:9443\n"
+      "    streams: [btcusdt@trade]\n";
+  EXPECT_TRUE(load_config_string(spot, "relay.yaml", ".").upstreams[0].microsecond_time);
+  EXPECT_FALSE(
+      load_config_string(spot + "    time_unit: millisecond\n", "relay.yaml", ".").upstreams[0].microsecond_time);
+  EXPECT_FALSE(load_config_string(minimal(), "relay.yaml", ".").upstreams[0].microsecond_time);
+  EXPECT_TRUE(
+      load_config_string(minimal("    time_unit: microsecond\n"), "relay.yaml", ".").upstreams[0].microsecond_time);
+}
+
 TEST(ConfigLoader, TlsVerifyCanBeTurnedOff) {
   const auto c = load_config_string(minimal("    tls:\n      verify: false\n"), "relay.yaml", ".");
   EXPECT_FALSE(c.upstreams[0].tls.verify);
@@ -389,7 +403,7 @@ TEST(ConfigLoader, UnknownHostNeedsAProduct) {
 }
 
 TEST(ConfigLoader, UnroutableStream) {
-  expect_error(minimal().replace(minimal().find("{symbol}@kline_1h"), 17, "{symbol}@trade"), 5,
+  expect_error(minimal().replace(minimal().find("{symbol}@kline_1h"), 17, "{symbol}@avgPrice"), 5,
                "upstreams[0].streams[0]", "not served by usdm-futures");
   expect_error(
       "upstreams:\n  - name: s\n    url: wss://stream.binance.com\n    streams:\n      - btcusdt@trade\n"

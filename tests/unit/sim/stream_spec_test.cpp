@@ -134,11 +134,15 @@ TEST(StreamSpecRouting, FuturesSplitsKindsByPath) {
   EXPECT_TRUE(served_on(StreamKind::book_ticker, Endpoint::usdm_public));
   EXPECT_TRUE(served_on(StreamKind::partial_depth, Endpoint::usdm_public));
   EXPECT_FALSE(served_on(StreamKind::kline, Endpoint::usdm_public));
+  // Trades moved to /public with the book streams (ccxt asks there).
+  EXPECT_TRUE(served_on(StreamKind::trade, Endpoint::usdm_public));
+  EXPECT_FALSE(served_on(StreamKind::trade, Endpoint::usdm_market));
 }
 
 TEST(StreamSpecRouting, UsdmEndpointForEachKind) {
   EXPECT_EQ(usdm_endpoint_for(StreamKind::book_ticker), Endpoint::usdm_public);
   EXPECT_EQ(usdm_endpoint_for(StreamKind::partial_depth), Endpoint::usdm_public);
+  EXPECT_EQ(usdm_endpoint_for(StreamKind::trade), Endpoint::usdm_public);
   EXPECT_EQ(usdm_endpoint_for(StreamKind::kline), Endpoint::usdm_market);
   EXPECT_EQ(usdm_endpoint_for(StreamKind::all_mini_tickers), Endpoint::usdm_market);
 }

@@ -27,6 +27,9 @@ std::optional<std::string_view> route_stream(Product product, StreamKind kind) {
       }
     case Product::usdm_futures:
       switch (kind) {
+        // Trades are high-rate book data since the split: /public, where
+        // ccxt (in production against Binance) asks for them.
+        case StreamKind::trade:
         case StreamKind::book_ticker:
         case StreamKind::all_book_ticker:
         case StreamKind::partial_depth:

@@ -1,8 +1,8 @@
 #pragma once
 // Which Binance endpoint path carries which stream. Since 2026 USD-M futures
-// serve market streams under /market and book streams under /public; a stream
-// asked on the wrong path delivers nothing and reports no error, so routing is
-// checked when the config is loaded.
+// serve market streams under /market and book streams (and trades) under
+// /public; a stream asked on the wrong path delivers nothing and reports no
+// error, so routing is checked when the config is loaded.
 #include <optional>
 #include <string_view>
 

@@ -50,9 +50,16 @@ UpstreamPool::UpstreamPool(net::io_context& ioc, ConnectionFactory& factory, fan
 
 UpstreamPool::~UpstreamPool() { stop(); }
 
-fanout::StreamId UpstreamPool::register_stream(const std::string& name) {
+fanout::StreamId UpstreamPool::register_stream(const Upstream& up, const std::string& name) {
   const auto parsed = fanout::parse_stream_name(name);
-  return router_.add_stream(name, parsed->kind, replay_(parsed->kind));
+  const auto id = router_.add_stream(name, parsed->kind, replay_(parsed->kind));
+  ingest_.declare(id, up.config.microsecond_time ? TimeUnit::microsecond : TimeUnit::millisecond,
+                  route_stream(up.config.product, parsed->kind).value_or(""));
+  return id;
+}
+
+fanout::StreamId UpstreamPool::client_form(fanout::StreamId stream, std::string_view prefix, bool microsecond) {
+  return ingest_.client_form(stream, prefix, microsecond ? TimeUnit::microsecond : TimeUnit::millisecond);
 }
 
 std::unique_ptr<UpstreamPool::Upstream> UpstreamPool::prepare(const config::UpstreamConfig& config) {
@@ -67,7 +74,7 @@ void UpstreamPool::launch(Upstream& up) {
     log_.warn("upstream TLS verification is OFF upstream={}: certificates and host names are not checked",
               up.config.name);
   }
-  for (const auto& name : up.config.streams) register_stream(name);
+  for (const auto& name : up.config.streams) register_stream(up, name);
   for (auto& spec : up.plan) {
     up.shards.push_back(
         std::make_shared<Shard>(ioc_, factory_, ingest_, up.link, up.opens, up.reconnects,
@@ -121,7 +128,7 @@ void UpstreamPool::free_retired() {
 
 void UpstreamPool::add_stream(Upstream& up, const std::string& name) {
   const auto path = route_or_throw(up.config, name);
-  register_stream(name);
+  register_stream(up, name);
   for (auto& shard : up.shards) {
     if (shard->path() == path && shard->streams().size() < up.config.max_streams_per_connection) {
       shard->add_stream(name);
@@ -193,6 +200,10 @@ std::vector<fanout::StreamId> UpstreamPool::apply(PreparedReload reload) {
     if (id == fanout::kNoStream || !router_.carried(id)) return;
     router_.retire_stream(id);
     retired.push_back(id);
+    if (const auto other = ingest_.other_form(id); other != fanout::kNoStream && router_.carried(other)) {
+      router_.retire_stream(other);
+      retired.push_back(other);
+    }
   };
   for (const auto& stop : plan.stop) {
     const auto it = find(stop.name);

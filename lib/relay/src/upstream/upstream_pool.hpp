@@ -82,6 +82,12 @@ class UpstreamPool {
   // can route it carries it. kNoStream with `error` when none can.
   fanout::StreamId add_on_demand(std::string_view name, std::string& error);
 
+  // What a client subscribes to for a carried stream, given the path prefix
+  // it connected under and the time unit it asked for (Ingest::client_form).
+  fanout::StreamId client_form(fanout::StreamId stream, std::string_view prefix, bool microsecond);
+  // Clients of a carried stream, in either time unit.
+  std::size_t subscriber_count(fanout::StreamId stream) const { return ingest_.subscriber_count(stream); }
+
   // The upstreams as they run, streams added on demand included.
   std::vector<config::UpstreamConfig> configs() const;
   std::vector<ShardStatus> shard_status() const;
@@ -96,7 +102,7 @@ class UpstreamPool {
   void launch(Upstream& upstream);
   void retire(std::unique_ptr<Upstream> upstream);
   void add_stream(Upstream& upstream, const std::string& name);
-  fanout::StreamId register_stream(const std::string& name);
+  fanout::StreamId register_stream(const Upstream& upstream, const std::string& name);
   void on_shard_idle();
   void free_retired();
 

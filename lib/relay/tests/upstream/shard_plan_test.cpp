@@ -94,13 +94,13 @@ TEST(ShardPlan, SpotUsesTheRoot) {
 }
 
 TEST(ShardPlan, UnroutableStreamsThrow) {
-  EXPECT_THROW(plan_shards(upstream(config::Product::usdm_futures, {"btcusdt@trade"})), std::invalid_argument);
+  EXPECT_THROW(plan_shards(upstream(config::Product::usdm_futures, {"btcusdt@avgPrice"})), std::invalid_argument);
   EXPECT_THROW(plan_shards(upstream(config::Product::spot, {"not a stream"})), std::invalid_argument);
   EXPECT_EQ(route_or_throw(upstream(config::Product::usdm_futures, {}), "btcusdt@bookTicker"), "/public");
   EXPECT_EQ(route_or_throw(upstream(config::Product::usdm_futures, {}), "btcusdt@kline_1h"), "/market");
   EXPECT_EQ(route_or_throw(upstream(config::Product::spot, {}), "btcusdt@trade"), "");
   try {
-    route_or_throw(upstream(config::Product::usdm_futures, {}), "btcusdt@trade");
+    route_or_throw(upstream(config::Product::usdm_futures, {}), "btcusdt@avgPrice");
     FAIL();
   } catch (const std::invalid_argument& e) {
     EXPECT_NE(std::string(e.what()).find("usdm-futures"), std::string::npos) << e.what();

@@ -20,7 +20,7 @@ std::string route(Product product, std::string_view stream) {
 
 TEST(StreamRouting, UsdmFuturesBookStreamsGoToPublic) {
   for (auto s : {"btcusdt@bookTicker", "!bookTicker", "btcusdt@depth", "btcusdt@depth@100ms", "btcusdt@depth5",
-                 "btcusdt@depth20@100ms"}) {
+                 "btcusdt@depth20@100ms", "btcusdt@trade"}) {
     EXPECT_EQ(route(Product::usdm_futures, s), "/public") << s;
   }
 }
@@ -36,8 +36,8 @@ TEST(StreamRouting, UsdmFuturesMarketStreamsGoToMarket) {
 }
 
 TEST(StreamRouting, UsdmFuturesDoesNotServeSpotOnlyKinds) {
-  for (auto s : {"btcusdt@trade", "btcusdt@avgPrice", "btcusdt@ticker_1h", "bnbbtc@blockTrade", "bazusd@referencePrice",
-                 "btcusd@indexPrice"}) {
+  for (auto s :
+       {"btcusdt@avgPrice", "btcusdt@ticker_1h", "bnbbtc@blockTrade", "bazusd@referencePrice", "btcusd@indexPrice"}) {
     EXPECT_EQ(route(Product::usdm_futures, s), "<not served>") << s;
   }
 }

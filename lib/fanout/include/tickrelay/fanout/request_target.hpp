@@ -1,8 +1,8 @@
 #pragma once
 // The handshake's request target as Binance defines it: /ws/<s1>/<s2> for raw
 // events, /stream?streams=<s1>/<s2> for combined envelopes. USD-M futures'
-// /market and /public prefixes are accepted so a program keeps its paths when
-// only its base URL changes.
+// /market, /public and /private prefixes are accepted so a program keeps its
+// paths when only its base URL changes.
 //
 // Two steps, so that a request is refused before any work per stream name:
 // parse_request_target reads the path and the query (linear in the target's
@@ -17,7 +17,7 @@
 namespace tickrelay::fanout {
 
 struct RequestTarget {
-  std::string prefix;                // "", "/market" or "/public"
+  std::string prefix;                // "", "/market", "/public" or "/private"
   bool combined = false;             // /stream: envelopes
   std::string stream_list;           // the names as sent, '/'-separated, percent-decoded; until split_streams
   std::vector<std::string> streams;  // as asked, duplicates removed, once split_streams has run

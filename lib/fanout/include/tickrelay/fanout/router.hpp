@@ -37,8 +37,9 @@ class Subscriber {
 class Router {
  public:
   // Makes a stream known (idempotent) and returns its id. `replay`: keep the
-  // latest frame for new subscribers.
-  StreamId add_stream(std::string_view name, StreamKind kind, bool replay);
+  // latest frame for new subscribers. `derived`: a form of another stream
+  // (its events in another time unit), not counted as a stream carried.
+  StreamId add_stream(std::string_view name, StreamKind kind, bool replay, bool derived = false);
   // Forgets a stream: its last value is dropped; subscribers keep their
   // registration until they unsubscribe. Returns the subscribers it had.
   std::vector<Subscriber*> retire_stream(StreamId id);
@@ -47,7 +48,8 @@ class Router {
   std::string_view name(StreamId id) const { return streams_[id].name; }
   StreamKind kind(StreamId id) const { return streams_[id].kind; }
   std::size_t stream_count() const { return streams_.size(); }
-  std::size_t carried_count() const;
+  std::size_t carried_count() const;  // derived forms not counted
+  bool derived(StreamId id) const { return streams_[id].derived; }
 
   // The subscriber must answer slot()/set_slot() for `id` from the call on.
   void subscribe(StreamId id, Subscriber* subscriber);
@@ -57,9 +59,17 @@ class Router {
 
   // Latest frame of a replayed stream, or null.
   const FramePtr& last_value(StreamId id) const { return streams_[id].last; }
+  // Sets it without delivering (a stream's other time unit, filled before
+  // its first subscriber); ignored for a stream that does not replay.
+  void set_last_value(StreamId id, FramePtr frame);
   void set_replay(StreamId id, bool replay);
+  bool replays(StreamId id) const { return streams_[id].replay; }
 
-  void publish(const FramePtr& frame);
+  void publish(const FramePtr& frame) { publish_to(frame->stream(), frame); }
+  // Delivers `frame` to the subscribers of `id`, which need not be the
+  // frame's own stream: an event whose text is the same in another stream
+  // (a time unit's form without time fields) is shared, not copied.
+  void publish_to(StreamId id, const FramePtr& frame);
   std::uint64_t published() const { return published_; }
 
   // Publish batches. An upstream connection publishes all the messages of
@@ -79,6 +89,7 @@ class Router {
     StreamKind kind;
     bool carried = true;
     bool replay = false;
+    bool derived = false;
     std::vector<Subscriber*> subscribers;
     FramePtr last;
   };

@@ -36,7 +36,9 @@ struct UpstreamConfig {
   // study's USD-M workload used 200.
   std::size_t max_streams_per_connection = 200;
   // Ask for microsecond event times (`timeUnit=MICROSECOND`) so lag and
-  // latency are measured to the microsecond.
+  // latency are measured to the microsecond. The loader's default: spot yes
+  // (Binance documents it there), the futures products no. Clients get the
+  // unit they ask for either way.
   bool microsecond_time = false;
   UpstreamTls tls;
   // Reconnect backoff: full jitter over base * 2^attempt, capped.
