@@ -1,10 +1,12 @@
 // The upstream side: one WebSocket message from an upstream, as Ingest gets
 // it, through FrameParser, the sequencer and Frame (the copy of the data
-// range is where a wrong range would overflow).
+// range is where a wrong range would overflow), and the rendering of each
+// event in the other time unit for the clients that asked for it.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <vector>
 
 #include "frame_parser.hpp"
@@ -17,21 +19,46 @@ namespace {
 
 using namespace tickrelay;
 
+// Takes every frame it is given and lets it go.
+struct Sink final : fanout::Subscriber {
+  std::map<fanout::StreamId, fanout::SubscriberSlot> slots;
+  void deliver(const fanout::FramePtr& frame) override { check_frame(frame); }
+  fanout::SubscriberSlot slot(fanout::StreamId id) const override {
+    const auto it = slots.find(id);
+    return it == slots.end() ? fanout::kNoSlot : it->second;
+  }
+  void set_slot(fanout::StreamId id, fanout::SubscriberSlot slot) override { slots[id] = slot; }
+  static void check_frame(const fanout::FramePtr& frame);
+};
+
 struct Relay {
   fanout::Router router;
   fanout::RelayCounters counters;
   upstream::Ingest ingest{router, counters};
   relay::FrameParser parser;
+  Sink sink;
   Relay() {
+    bool micro = false;
     for (const char* name : {"btcusdt@trade", "btcusdt@aggTrade", "btcusdt@bookTicker", "btcusdt@kline_1m",
                              "btcusdt@depth5", "!miniTicker@arr", "a@trade"}) {
-      router.add_stream(name, fanout::parse_stream_name(name)->kind, true);
+      const auto id = router.add_stream(name, fanout::parse_stream_name(name)->kind, true);
+      // Half the streams read in each unit, every one with clients of both.
+      micro = !micro;
+      const auto unit = micro ? upstream::TimeUnit::microsecond : upstream::TimeUnit::millisecond;
+      const auto other = micro ? upstream::TimeUnit::millisecond : upstream::TimeUnit::microsecond;
+      ingest.declare(id, unit, "");
+      router.subscribe(id, &sink);
+      router.subscribe(ingest.client_form(id, "", other), &sink);
     }
   }
 };
 
 void check(bool ok) {
   if (!ok) std::abort();
+}
+
+void Sink::check_frame(const fanout::FramePtr& frame) {
+  check(frame->raw_payload().size() <= frame->envelope_payload().size());
 }
 
 }  // namespace
