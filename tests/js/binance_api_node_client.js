@@ -15,14 +15,9 @@
 
 const Binance = require('binance-api-node').default
 
-const [spotBase, usdmBase] = process.argv.slice(2)
-if (!spotBase || !usdmBase) {
-  console.error('usage: binance_api_node_client.js SPOT_BASE_URL USDM_BASE_URL')
-  process.exit(2)
-}
-const NEEDED = 3
-// Every wait is bounded: the test fails rather than hangs.
-const deadline = setTimeout(() => finish('timed out'), 45000)
+const { matrix, NEEDED } = require('./matrix')
+const run = matrix('binance_api_node_client.js')
+const { spotBase, usdmBase, summary, finish } = run
 
 const spot = spotBase.replace(/\/+$/, '')
 const usdm = usdmBase.replace(/\/+$/, '')
@@ -33,31 +28,15 @@ const client = Binance({
   wsFuturesPrivate: `${usdm}/private/ws`
 })
 
-const summary = { cells: {}, errors: [] }
 const closers = []
-let finished = false
-
-function finish (error) {
-  if (finished) return
-  finished = true
-  clearTimeout(deadline)
-  if (error) summary.errors.push(error)
-  for (const cell of Object.keys(summary.cells)) {
-    if (summary.cells[cell] < NEEDED) summary.errors.push(`${cell}: ${summary.cells[cell]} events`)
-  }
-  console.log(JSON.stringify(summary))
-  for (const close of closers) {
-    try { close({ delay: 0, fastClose: true }) } catch (e) {}
-  }
-  process.exit(summary.errors.length === 0 ? 0 : 1)
-}
+run.onFinish(() => { for (const close of closers) close({ delay: 0, fastClose: true }) })
 
 // check(event) returns a complaint or nothing; events are the library's
 // transformed objects (eventType, interval, bestBid, ...).
 function cell (name, open, check) {
   summary.cells[name] = 0
   closers.push(open(event => {
-    if (finished) return
+    if (run.finished) return
     const problem = check(event)
     if (problem) {
       const error = `${name}: ${problem}`

@@ -15,35 +15,13 @@
 
 const { WebsocketClient } = require('binance')
 
-const [spotBase, usdmBase] = process.argv.slice(2)
-if (!spotBase || !usdmBase) {
-  console.error('usage: binance_client.js SPOT_BASE_URL USDM_BASE_URL')
-  process.exit(2)
-}
-const NEEDED = 3
-// Every wait is bounded: the test fails rather than hangs.
-const deadline = setTimeout(() => finish('timed out'), 45000)
-const silent = { trace () {}, info () {}, error (...a) { summary.errors.push(a.map(String).join(' ').slice(0, 200)) } }
-
 const cells = ['spot.trades', 'spot.klines', 'spot.bookTicker', 'usdm.trades', 'usdm.klines', 'usdm.bookTicker']
-const summary = { cells: Object.fromEntries(cells.map(c => [c, 0])), errors: [] }
+const { matrix, NEEDED } = require('./matrix')
+const run = matrix('binance_client.js', cells)
+const { spotBase, usdmBase, summary, finish } = run
+const silent = { trace () {}, info () {}, error (...a) { summary.errors.push(a.map(String).join(' ').slice(0, 200)) } }
 const clients = []
-let finished = false
-
-function finish (error) {
-  if (finished) return
-  finished = true
-  clearTimeout(deadline)
-  if (error) summary.errors.push(error)
-  for (const cell of cells) {
-    if (summary.cells[cell] < NEEDED) summary.errors.push(`${cell}: ${summary.cells[cell]} events`)
-  }
-  console.log(JSON.stringify(summary))
-  for (const c of clients) {
-    try { c.closeAll(false) } catch (e) {}
-  }
-  process.exit(summary.errors.length === 0 ? 0 : 1)
-}
+run.onFinish(() => { for (const c of clients) c.closeAll(false) })
 
 // Which cell an event belongs to, or a complaint; data is Binance's raw event.
 function classify (product, data) {

@@ -20,32 +20,11 @@
 
 const ccxt = require('ccxt')
 
-const [spotBase, usdmBase] = process.argv.slice(2)
-if (!spotBase || !usdmBase) {
-  console.error('usage: ccxt_client.js SPOT_BASE_URL USDM_BASE_URL')
-  process.exit(2)
-}
-const NEEDED = 3
-// Every wait is bounded: the test fails rather than hangs.
-const deadline = setTimeout(() => finish('timed out'), 45000)
-
-const summary = { cells: {}, errors: [] }
+const { matrix, NEEDED } = require('./matrix')
+const run = matrix('ccxt_client.js')
+const { spotBase, usdmBase, summary, finish } = run
 const exchanges = []
-let finished = false
-
-function finish (error) {
-  if (finished) return
-  finished = true
-  clearTimeout(deadline)
-  if (error) summary.errors.push(error)
-  for (const cell of Object.keys(summary.cells)) {
-    if (summary.cells[cell] < NEEDED) summary.errors.push(`${cell}: ${summary.cells[cell]} events`)
-  }
-  console.log(JSON.stringify(summary))
-  // close() can wait on sockets; the summary is out, so leave now.
-  Promise.race([Promise.all(exchanges.map(e => e.close().catch(() => {}))), new Promise(resolve => setTimeout(resolve, 1000))])
-    .then(() => process.exit(summary.errors.length === 0 ? 0 : 1))
-}
+run.onFinish(() => Promise.all(exchanges.map(e => e.close())))
 
 function market (ex, m) {
   return ex.safeMarketStructure(Object.assign({
@@ -90,7 +69,7 @@ exchanges.push(spot, usdm)
 // watch is at least one event the library delivered.
 async function cell (name, watch, check) {
   summary.cells[name] = 0
-  while (!finished && summary.cells[name] < NEEDED) {
+  while (!run.finished && summary.cells[name] < NEEDED) {
     let result
     try {
       result = await watch()
