@@ -5,9 +5,11 @@
 
 #include <algorithm>
 #include <charconv>
+#include <iterator>
 #include <random>
 #include <stdexcept>
 
+#include "backbone/backbone.hpp"
 #include "metrics_exporter.hpp"
 #include "tickrelay/fanout/client_registry.hpp"
 #include "tickrelay/fanout/listener.hpp"
@@ -39,12 +41,34 @@ App::App(net::io_context& ioc, config::Config config, spdlog::logger& log, fanou
       [engine] { return std::uniform_real_distribution<double>(0.0, 1.0)(*engine); });
   registry_ = std::make_unique<fanout::ClientRegistry>(ioc, config_.server, *router_,
                                                        static_cast<fanout::StreamCatalog&>(*this), counters_, log_);
-  exporter_ = std::make_unique<relay::MetricsExporter>(counters_, *router_, *pool_);
+  if (config_.backbone.enabled()) {
+    backbone_ = std::make_unique<backbone::Backbone>(ioc, config_.backbone.nats, *router_, counters_, log_,
+                                                     [this](fanout::StreamKind kind) { return replay_for(kind); });
+    if (config_.backbone.nats.publish)
+      pool_->set_event_tap([this](fanout::StreamId id, std::string_view message) { backbone_->publish(id, message); });
+  }
+  exporter_ = std::make_unique<relay::MetricsExporter>(counters_, *router_, *pool_, backbone_.get());
 }
 
 App::~App() = default;
 
 namespace {
+
+// The upstreams the pool connects to Binance (or another relay) for.
+std::vector<config::UpstreamConfig> binance_upstreams(const std::vector<config::UpstreamConfig>& upstreams) {
+  std::vector<config::UpstreamConfig> out;
+  std::copy_if(upstreams.begin(), upstreams.end(), std::back_inserter(out),
+               [](const config::UpstreamConfig& up) { return up.type == config::UpstreamType::binance; });
+  return out;
+}
+
+bool same_backbone(const config::NatsConfig& a, const config::NatsConfig& b) {
+  return a.urls == b.urls && a.name == b.name && a.publish == b.publish && a.subject_prefix == b.subject_prefix &&
+         a.unsubscribe_grace_seconds == b.unsubscribe_grace_seconds &&
+         a.source_timeout_seconds == b.source_timeout_seconds &&
+         a.connect_timeout_seconds == b.connect_timeout_seconds &&
+         a.reconnect_wait_seconds == b.reconnect_wait_seconds && a.max_buffered_bytes == b.max_buffered_bytes;
+}
 
 // The client list's size: `limit=N` in the query, at most kMaxListedClients.
 constexpr std::size_t kDefaultListedClients = 100;
@@ -116,14 +140,26 @@ void App::start() {
   metrics_server_ = make_metrics_server(config_.metrics.listen);
   const auto m = metrics_server_->local_endpoint();
   log_.info("metrics listener up address={}:{}", m.address().to_string(), m.port());
-  pool_->start(config_.upstreams);
+  pool_->start(binance_upstreams(config_.upstreams));
+  if (backbone_) {
+    backbone_->index_published(config_.upstreams);
+    backbone_->apply_edge(config_.upstreams);
+    backbone_->start();
+  }
   last_status_ = std::chrono::steady_clock::now();
 }
 
 void App::apply(const config::Config& next) {
   // What can fail comes first: the upstreams' new links and routes, then the
   // listeners; if either throws, nothing else changed.
-  auto upstreams = pool_->prepare_apply(next.upstreams);
+  const bool has_edge = std::any_of(next.upstreams.begin(), next.upstreams.end(), [](const auto& up) {
+    return up.type == config::UpstreamType::nats;
+  });
+  if (has_edge && !backbone_)
+    throw std::runtime_error("upstreams of type nats need the backbone, which is read at start: restart the relay");
+  if (!same_backbone(next.backbone.nats, config_.backbone.nats))
+    log_.warn("backbone.nats is read at start only: its changes take effect when the relay restarts");
+  auto upstreams = pool_->prepare_apply(binance_upstreams(next.upstreams));
   // The certificate and key are read again on every reload, so one renewed
   // in place (same paths, new contents) is served from now on. New
   // connections get the new context; open ones keep theirs.
@@ -156,7 +192,12 @@ void App::apply(const config::Config& next) {
     for (fanout::StreamId id = 0; id < router_->stream_count(); ++id)
       router_->set_replay(id, replay_for(router_->kind(id)));
   }
-  const auto retired = pool_->apply(std::move(upstreams));
+  auto retired = pool_->apply(std::move(upstreams));
+  if (backbone_) {
+    backbone_->index_published(next.upstreams);
+    const auto edge_retired = backbone_->apply_edge(next.upstreams);
+    retired.insert(retired.end(), edge_retired.begin(), edge_retired.end());
+  }
   config_.upstreams = next.upstreams;
   for (const auto id : retired) registry_->retire_stream(id);
   // A stream's form in the other time unit goes with it; it is not counted.
@@ -180,6 +221,7 @@ fanout::StreamId App::resolve(std::string_view name, std::string_view prefix, bo
     id = add_on_demand(name, error);
     if (id == fanout::kNoStream) return id;
   }
+  if (backbone_ && backbone_->carries(id)) return backbone_->client_form(id, prefix, microsecond);
   return pool_->client_form(id, prefix, microsecond);
 }
 
@@ -195,6 +237,7 @@ fanout::StreamId App::add_on_demand(std::string_view name, std::string& error) {
   }
   const auto id = pool_->add_on_demand(name, error);
   if (id == fanout::kNoStream) return id;
+  if (backbone_) backbone_->index_published(pool_->configs());
   on_demand_.insert_or_assign(std::string(name), std::chrono::steady_clock::time_point::max());
   if (!on_demand_sweeping_) sweep_on_demand();
   return id;
@@ -245,6 +288,7 @@ void App::sweep_on_demand() {
 std::pair<bool, std::string> App::health() const {
   if (stopping_) return {false, "shutting down"};
   if (!listener_ || !listener_->listening()) return {false, "client listener is not open"};
+  if (backbone_ && !backbone_->connected()) return {false, "backbone is not connected"};
   for (const auto& shard : pool_->shard_status()) {
     if (!shard.connected) {
       return {false, "upstream " + shard.upstream + " shard " + std::to_string(shard.shard) + " is not connected"};
@@ -272,6 +316,7 @@ void App::shutdown(std::function<void()> done) {
   log_.info("shutting down clients={} drain={}s", registry_->size(), config_.server.shutdown_drain_seconds);
   if (listener_) listener_->stop();
   pool_->stop();
+  if (backbone_) backbone_->stop();
   // Sessions in their handshake time out within handshake_timeout; past
   // that, stop waiting whatever is left.
   registry_->close_all(wire::to_duration(config_.server.shutdown_drain_seconds),

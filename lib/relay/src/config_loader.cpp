@@ -1,5 +1,6 @@
 #include "tickrelay/relay/config_loader.hpp"
 
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -170,11 +171,22 @@ void dedupe_in_order(std::vector<std::string>& items) {
 }
 
 UpstreamConfig read_upstream(const Reader& r, const YAML::Node& node, const std::string& key) {
-  r.check_keys(node, key,
-               {"name", "url", "product", "streams", "symbols", "symbols_file", "max_streams_per_connection",
-                "time_unit", "tls", "reconnect", "max_connection_age", "stall_timeout", "connect_timeout",
-                "connection_rate", "message_rate", "max_message_bytes"});
   UpstreamConfig up;
+  if (const auto& t = node["type"]) {
+    const auto type = r.string(t, key + ".type");
+    if (type != "binance" && type != "nats") r.fail(t, key + ".type", "expected binance or nats, got '" + type + "'");
+    up.type = type == "nats" ? config::UpstreamType::nats : config::UpstreamType::binance;
+  }
+  if (up.type == config::UpstreamType::nats) {
+    // Events come from the backbone: no URL, connections or pacing of its own.
+    r.check_keys(node, key, {"name", "type", "product", "streams", "symbols", "symbols_file", "time_unit"});
+    if (!node["product"]) r.fail(node, key + ".product", "required for an upstream of type nats");
+  } else {
+    r.check_keys(node, key,
+                 {"name", "type", "url", "product", "streams", "symbols", "symbols_file",
+                  "max_streams_per_connection", "time_unit", "tls", "reconnect", "max_connection_age",
+                  "stall_timeout", "connect_timeout", "connection_rate", "message_rate", "max_message_bytes"});
+  }
   if (!node["name"]) r.fail(node, key + ".name", "required");
   up.name = r.string(node["name"], key + ".name");
   if (up.name.empty() || !std::all_of(up.name.begin(), up.name.end(), [](char c) {
@@ -182,29 +194,32 @@ UpstreamConfig read_upstream(const Reader& r, const YAML::Node& node, const std:
       }))
     r.fail(node["name"], key + ".name", "use letters, digits, '-' and '_' (it becomes a metrics label)");
 
-  if (!node["url"]) r.fail(node, key + ".url", "required");
-  const auto& url_node = node["url"];
-  up.url = r.string(url_node, key + ".url");
-  const auto parsed = boost::urls::parse_uri(up.url);
-  if (!parsed || (parsed->scheme() != "ws" && parsed->scheme() != "wss") || parsed->host().empty())
-    r.fail(url_node, key + ".url", "expected ws://HOST[:PORT] or wss://HOST[:PORT], got '" + up.url + "'");
-  if (!parsed->encoded_path().empty() && parsed->encoded_path() != "/")
-    r.fail(url_node, key + ".url",
-           "give the base URL without a path (e.g. wss://fstream.binance.com): tickrelay routes each stream "
-           "to the path that carries it (/market, /public, /stream)");
-  if (parsed->has_query() || parsed->has_fragment())
-    r.fail(url_node, key + ".url", "no query or fragment: streams and time unit have keys of their own");
+  std::string host;
+  if (up.type == config::UpstreamType::binance) {
+    if (!node["url"]) r.fail(node, key + ".url", "required");
+    const auto& url_node = node["url"];
+    up.url = r.string(url_node, key + ".url");
+    const auto parsed = boost::urls::parse_uri(up.url);
+    if (!parsed || (parsed->scheme() != "ws" && parsed->scheme() != "wss") || parsed->host().empty())
+      r.fail(url_node, key + ".url", "expected ws://HOST[:PORT] or wss://HOST[:PORT], got '" + up.url + "'");
+    if (!parsed->encoded_path().empty() && parsed->encoded_path() != "/")
+      r.fail(url_node, key + ".url",
+             "give the base URL without a path (e.g. wss://fstream.binance.com): tickrelay routes each stream "
+             "to the path that carries it (/market, /public, /stream)");
+    if (parsed->has_query() || parsed->has_fragment())
+      r.fail(url_node, key + ".url", "no query or fragment: streams and time unit have keys of their own");
+    host = std::string(parsed->host());
+  }
 
   if (const auto& p = node["product"]) {
     const auto name = r.string(p, key + ".product");
     const auto product = upstream::parse_product(name);
     if (!product) r.fail(p, key + ".product", "expected spot, usdm-futures or coinm-futures, got '" + name + "'");
     up.product = *product;
-  } else if (auto product = upstream::product_for_host(std::string(parsed->host()))) {
+  } else if (auto product = upstream::product_for_host(host)) {
     up.product = *product;
   } else {
-    r.fail(url_node, key + ".product",
-           "required for host " + std::string(parsed->host()) + " (spot, usdm-futures or coinm-futures)");
+    r.fail(node["url"], key + ".product", "required for host " + host + " (spot, usdm-futures or coinm-futures)");
   }
 
   if (node["symbols"] && node["symbols_file"])
@@ -302,6 +317,56 @@ UpstreamConfig read_upstream(const Reader& r, const YAML::Node& node, const std:
   return up;
 }
 
+BackboneConfig read_backbone(const Reader& r, const YAML::Node& node) {
+  r.check_keys(node, "backbone", {"nats"});
+  BackboneConfig b;
+  const auto& n = node["nats"];
+  if (!n) return b;
+  const std::string key = "backbone.nats";
+  r.check_keys(n, key,
+               {"urls", "name", "publish", "subject_prefix", "unsubscribe_grace", "source_timeout", "connect_timeout",
+                "reconnect_wait", "max_buffered_bytes"});
+  auto& nats = b.nats;
+  const auto& urls = n["urls"];
+  if (!urls || !urls.IsSequence() || urls.size() == 0)
+    r.fail(urls ? urls : n, key + ".urls", "expected a non-empty list of nats://HOST:PORT");
+  for (std::size_t i = 0; i < urls.size(); ++i) {
+    const auto k = key + ".urls[" + std::to_string(i) + "]";
+    const auto url = r.string(urls[i], k);
+    const auto parsed = boost::urls::parse_uri(url);
+    if (!parsed || parsed->scheme() != "nats" || parsed->host().empty() || !parsed->has_port())
+      r.fail(urls[i], k, "expected nats://HOST:PORT, got '" + url + "'");
+    nats.urls.push_back(url);
+  }
+  if (const auto& v = n["name"]) nats.name = r.string(v, key + ".name");
+  if (nats.name.empty()) {
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    nats.name = host;
+  }
+  if (const auto& v = n["publish"]) nats.publish = r.boolean(v, key + ".publish");
+  if (const auto& v = n["subject_prefix"]) {
+    nats.subject_prefix = r.string(v, key + ".subject_prefix");
+    // One or more subject tokens: no wildcards, spaces or empty tokens.
+    bool ok = !nats.subject_prefix.empty() && nats.subject_prefix.front() != '.' &&
+              nats.subject_prefix.back() != '.' && nats.subject_prefix.find("..") == std::string::npos;
+    for (const char c : nats.subject_prefix)
+      ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.');
+    if (!ok) r.fail(v, key + ".subject_prefix", "use letters, digits, '-', '_' and '.' between tokens");
+  }
+  if (const auto& v = n["unsubscribe_grace"])
+    nats.unsubscribe_grace_seconds = r.seconds(v, key + ".unsubscribe_grace", 0, 86400);
+  if (const auto& v = n["source_timeout"])
+    nats.source_timeout_seconds = r.seconds(v, key + ".source_timeout", 0.1, 3600);
+  if (const auto& v = n["connect_timeout"])
+    nats.connect_timeout_seconds = r.seconds(v, key + ".connect_timeout", 0.1, 600);
+  if (const auto& v = n["reconnect_wait"])
+    nats.reconnect_wait_seconds = r.seconds(v, key + ".reconnect_wait", 0.01, 600);
+  if (const auto& v = n["max_buffered_bytes"])
+    nats.max_buffered_bytes = r.count(v, key + ".max_buffered_bytes", 1 << 16, std::size_t{1} << 30);
+  return b;
+}
+
 ServerConfig read_server(const Reader& r, const YAML::Node& node) {
   const std::string key = "server";
   r.check_keys(node, key,
@@ -367,7 +432,7 @@ ServerConfig read_server(const Reader& r, const YAML::Node& node) {
 
 Config read_config(const Reader& r, const YAML::Node& root) {
   if (!root.IsDefined() || root.IsNull()) throw ConfigError(r.source(), 0, "", "empty configuration");
-  r.check_keys(root, "", {"upstreams", "server", "metrics", "cpu_affinity", "log"});
+  r.check_keys(root, "", {"upstreams", "server", "metrics", "backbone", "cpu_affinity", "log"});
   Config config;
   config.source = r.source();
   const auto& ups = root["upstreams"];
@@ -381,6 +446,12 @@ Config read_config(const Reader& r, const YAML::Node& root) {
     config.upstreams.push_back(std::move(up));
   }
   if (const auto& s = root["server"]) config.server = read_server(r, s);
+  if (const auto& b = root["backbone"]) config.backbone = read_backbone(r, b);
+  for (std::size_t i = 0; i < config.upstreams.size(); ++i) {
+    if (config.upstreams[i].type == UpstreamType::nats && !config.backbone.enabled())
+      r.fail(ups[i]["type"], "upstreams[" + std::to_string(i) + "].type",
+             "an upstream of type nats needs backbone.nats.urls");
+  }
   if (const auto& m = root["metrics"]) {
     r.check_keys(m, "metrics", {"listen"});
     if (m["listen"]) config.metrics.listen = r.listen(m["listen"], "metrics.listen");

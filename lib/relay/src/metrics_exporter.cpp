@@ -6,6 +6,7 @@
 #include "tickrelay/observe/build_info.hpp"
 #include "tickrelay/observe/family_builder.hpp"
 #include "tickrelay/observe/process_stats.hpp"
+#include "backbone/backbone.hpp"
 #include "upstream/upstream_pool.hpp"
 
 namespace tickrelay::relay {
@@ -62,8 +63,12 @@ prometheus::ClientMetric histogram_of(const Histogram& h, Labels labels) {
 }  // namespace
 
 MetricsExporter::MetricsExporter(const RelayCounters& counters, const fanout::Router& router,
-                                 const upstream::UpstreamPool& pool)
-    : counters_(counters), router_(router), pool_(pool), registry_(std::make_shared<prometheus::Registry>()) {
+                                 const upstream::UpstreamPool& pool, const backbone::Backbone* backbone)
+    : counters_(counters),
+      router_(router),
+      pool_(pool),
+      backbone_(backbone),
+      registry_(std::make_shared<prometheus::Registry>()) {
   prometheus::BuildGauge()
       .Name("tickrelay_build_info")
       .Help("Version and commit of the running tickrelay; always 1.")
@@ -162,6 +167,28 @@ std::vector<prometheus::MetricFamily> MetricsExporter::Collect() const {
   histogram("tickrelay_client_lag_seconds",
             "Age of a client's oldest queued frame when a write to it starts (server.max_client_lag bounds it).",
             c.client_lag);
+
+  // The backbone's families exist on every relay (zero without one), so
+  // dashboards and alerts need no second shape.
+  static const backbone::BackboneCounters kNone;
+  const auto& b = backbone_ ? backbone_->counters() : kNone;
+  gauge("tickrelay_backbone_connected", "1 while connected to a NATS server of the backbone.",
+        backbone_ && backbone_->connected() ? 1 : 0);
+  counter("tickrelay_backbone_reconnects_total", "Reconnections to the backbone after a lost connection.",
+          backbone_ ? backbone_->reconnects() : 0);
+  counter("tickrelay_backbone_published_messages_total", "Events published on the backbone (ingest).", b.published);
+  counter("tickrelay_backbone_publish_errors_total",
+          "Events not published: not connected, output buffer full, or no subject.", b.publish_errors);
+  counter("tickrelay_backbone_received_messages_total", "Messages received from the backbone (edge).", b.received);
+  counter("tickrelay_backbone_duplicates_total",
+          "Backbone messages already delivered through another ingest relay; dropped.", b.duplicates);
+  counter("tickrelay_backbone_last_value_requests_total", "Latest-value requests sent when a stream got its first client.",
+          b.last_value_requests);
+  counter("tickrelay_backbone_last_value_answers_total", "Latest-value requests answered (ingest).",
+          b.last_value_answers);
+  gauge("tickrelay_backbone_subscriptions", "Stream subjects subscribed on the backbone (edge).",
+        backbone_ ? static_cast<double>(backbone_->subscriptions()) : 0);
+  histogram("tickrelay_backbone_rtt_seconds", "Round trip to the backbone's NATS server and back.", b.rtt);
   return out;
 }
 

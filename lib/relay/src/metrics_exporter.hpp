@@ -17,13 +17,16 @@ class Router;
 namespace tickrelay::upstream {
 class UpstreamPool;
 }
+namespace tickrelay::backbone {
+class Backbone;
+}
 
 namespace tickrelay::relay {
 
 class MetricsExporter : public prometheus::Collectable {
  public:
   MetricsExporter(const fanout::RelayCounters& counters, const fanout::Router& router,
-                  const upstream::UpstreamPool& pool);
+                  const upstream::UpstreamPool& pool, const backbone::Backbone* backbone = nullptr);
 
   std::vector<prometheus::MetricFamily> Collect() const override;
 
@@ -31,6 +34,7 @@ class MetricsExporter : public prometheus::Collectable {
   const fanout::RelayCounters& counters_;
   const fanout::Router& router_;
   const upstream::UpstreamPool& pool_;
+  const backbone::Backbone* backbone_;  // null without a backbone
   // Metrics that never change once set (build info) live in a registry.
   std::shared_ptr<prometheus::Registry> registry_;
 };

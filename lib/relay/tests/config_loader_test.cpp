@@ -677,3 +677,74 @@ TEST(ParseSize, Refused) {
 
 }  // namespace
 }  // namespace tickrelay::config
+
+namespace tickrelay::config {
+namespace {
+
+const char* kEdge = R"(upstreams:
+  - name: backbone
+    type: nats
+    product: usdm-futures
+    streams: ["btcusdt@aggTrade"]
+backbone:
+  nats:
+    urls: ["nats://10.0.0.1:4222", "nats://10.0.0.2:4222"]
+    name: edge-1
+    unsubscribe_grace: 5s
+)";
+
+TEST(ConfigLoaderBackbone, EdgeUpstreamAndBackbone) {
+  const auto c = load_config_string(kEdge, "relay.yaml", ".");
+  ASSERT_EQ(c.upstreams.size(), 1u);
+  EXPECT_EQ(c.upstreams[0].type, UpstreamType::nats);
+  EXPECT_EQ(c.upstreams[0].url, "");
+  EXPECT_FALSE(c.upstreams[0].microsecond_time);  // the product's default, as for an ingest
+  ASSERT_TRUE(c.backbone.enabled());
+  EXPECT_EQ(c.backbone.nats.urls, (Strings{"nats://10.0.0.1:4222", "nats://10.0.0.2:4222"}));
+  EXPECT_EQ(c.backbone.nats.name, "edge-1");
+  EXPECT_FALSE(c.backbone.nats.publish);
+  EXPECT_EQ(c.backbone.nats.subject_prefix, "tickrelay");
+  EXPECT_EQ(c.backbone.nats.unsubscribe_grace_seconds, 5);
+}
+
+TEST(ConfigLoaderBackbone, IngestPublishesAndNamesItselfByHostByDefault) {
+  const auto c = load_config_string(R"(upstreams:
+  - name: usdm
+    url: wss://fstream.binance.com
+    streams: ["btcusdt@kline_1h"]
+backbone:
+  nats: { urls: ["nats://127.0.0.1:4222"], publish: true, subject_prefix: md.eu }
+)",
+                                    "relay.yaml", ".");
+  EXPECT_TRUE(c.backbone.nats.publish);
+  EXPECT_EQ(c.backbone.nats.subject_prefix, "md.eu");
+  EXPECT_FALSE(c.backbone.nats.name.empty());
+  EXPECT_FALSE(load_config_string("upstreams:\n  - name: u\n    url: wss://stream.binance.com:9443\n"
+                                  "    streams: [\"btcusdt@trade\"]\n",
+                                  "relay.yaml", ".")
+                   .backbone.enabled());
+}
+
+TEST(ConfigLoaderBackbone, MistakesNameTheKeyAndLine) {
+  expect_error("upstreams:\n  - name: b\n    type: nats\n    product: spot\n    streams: [\"btcusdt@trade\"]\n", 3,
+               "upstreams[0].type", "needs backbone.nats.urls");
+  expect_error("upstreams:\n  - name: b\n    type: nats\n    url: ws://x:1\n    product: spot\n"
+               "    streams: [\"btcusdt@trade\"]\nbackbone:\n  nats: { urls: [\"nats://a:1\"] }\n",
+               4, "upstreams[0].url", "unknown key");
+  expect_error("upstreams:\n  - name: b\n    type: nats\n    streams: [\"btcusdt@trade\"]\n", 2,
+               "upstreams[0].product", "required for an upstream of type nats");
+  expect_error("upstreams:\n  - name: b\n    type: kafka\n", 3, "upstreams[0].type", "expected binance or nats");
+  const std::string up = "upstreams:\n  - name: u\n    url: wss://fstream.binance.com\n    streams: [\"btcusdt@trade\"]\n";
+  expect_error(up + "backbone:\n  nats:\n    urls: [\"http://a:1\"]\n", 7, "backbone.nats.urls[0]",
+               "expected nats://HOST:PORT");
+  expect_error(up + "backbone:\n  nats:\n    urls: [\"nats://a\"]\n", 7, "backbone.nats.urls[0]", "nats://HOST:PORT");
+  expect_error(up + "backbone:\n  nats:\n    urls: []\n", 7, "backbone.nats.urls", "non-empty list");
+  expect_error(up + "backbone:\n  nats:\n    urls: [\"nats://a:1\"]\n    subject_prefix: \"a.*\"\n", 8,
+               "backbone.nats.subject_prefix", "letters, digits");
+  expect_error(up + "backbone:\n  nats:\n    urls: [\"nats://a:1\"]\n    publsh: true\n", 8, "backbone.nats.publsh",
+               "unknown key");
+  expect_error(up + "backbone:\n  kafka: {}\n", 6, "backbone.kafka", "unknown key");
+}
+
+}  // namespace
+}  // namespace tickrelay::config

@@ -56,6 +56,7 @@ relay::ParsedFrame::Type Ingest::process(std::uint64_t connection, const char* d
                             .count();
     counters_.upstream_event_lag.observe(static_cast<double>(std::max<std::int64_t>(0, now_us - event_us)) / 1e6);
   }
+  if (tap_) tap_(stream, std::string_view(data, size));
   const auto frame = fanout::Frame::from_envelope(std::string_view(data, size), parsed.data_offset, parsed.data_size,
                                                   stream, event_us, received);
   const TimeUnit declared = stream < forms_.size() ? forms_[stream].unit : TimeUnit::millisecond;

@@ -13,6 +13,7 @@
 // for.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,6 +61,11 @@ class Ingest {
   // Clients of the stream in either unit.
   std::size_t subscriber_count(fanout::StreamId stream) const;
 
+  // Sees every event published, as it came and after de-duplication: the
+  // backbone's ingest role publishes it on.
+  using Tap = std::function<void(fanout::StreamId stream, std::string_view message)>;
+  void set_tap(Tap tap) { tap_ = std::move(tap); }
+
  private:
   struct Forms {
     bool declared = false;
@@ -81,6 +87,7 @@ class Ingest {
   TimeRescaler rescaler_;
   std::string rendered_;
   std::vector<Forms> forms_;  // by stream id
+  Tap tap_;
 };
 
 }  // namespace tickrelay::upstream

@@ -88,6 +88,9 @@ class UpstreamPool {
   // Clients of a carried stream, in either time unit.
   std::size_t subscriber_count(fanout::StreamId stream) const { return ingest_.subscriber_count(stream); }
 
+  // Every event as it came, after de-duplication (Ingest::set_tap).
+  void set_event_tap(Ingest::Tap tap) { ingest_.set_tap(std::move(tap)); }
+
   // The upstreams as they run, streams added on demand included.
   std::vector<config::UpstreamConfig> configs() const;
   std::vector<ShardStatus> shard_status() const;

@@ -24,6 +24,9 @@ class ClientRegistry;
 class Listener;
 class Router;
 }  // namespace fanout
+namespace backbone {
+class Backbone;
+}  // namespace backbone
 namespace observe {
 class MetricsServer;
 }  // namespace observe
@@ -81,6 +84,8 @@ class App final : private fanout::StreamCatalog {
   std::unique_ptr<upstream::DnsResolver> resolver_;
   std::unique_ptr<upstream::ConnectionFactory> connections_;
   std::unique_ptr<upstream::UpstreamPool> pool_;
+  // The NATS backbone, when backbone.nats is configured (read at start).
+  std::unique_ptr<backbone::Backbone> backbone_;
   std::unique_ptr<fanout::ClientRegistry> registry_;
   std::unique_ptr<ssl::context> server_tls_;
   std::shared_ptr<fanout::Listener> listener_;

@@ -21,9 +21,15 @@ struct UpstreamTls {
   std::string ca_file;  // empty: the system's CA store
 };
 
+// Where an upstream's events come from: Binance (or anything speaking its
+// WebSocket protocol, another tickrelayd included), or the NATS backbone
+// that ingest relays publish to (an edge relay).
+enum class UpstreamType { binance, nats };
+
 struct UpstreamConfig {
   std::string name;
-  std::string url;  // base URL: scheme, host, port; no stream path
+  UpstreamType type = UpstreamType::binance;
+  std::string url;  // base URL: scheme, host, port; no stream path (binance only)
   Product product = Product::spot;
   // As written (templates with {symbol}, and literals), kept for reload diffs.
   std::vector<std::string> stream_patterns;
@@ -72,11 +78,39 @@ struct MetricsConfig {
 
 using LogConfig = observe::LogConfig;
 
+// The NATS backbone (deploy/README.md): ingest relays publish every upstream
+// event on it, edge relays (upstreams of type nats) subscribe to what their
+// clients want.
+struct NatsConfig {
+  std::vector<std::string> urls;  // empty: no backbone
+  std::string name;               // this relay on the backbone; default: host name
+  // Ingest role: every event read from the Binance upstreams, after
+  // de-duplication, is published on <subject_prefix>.<product>.<stream>.
+  bool publish = false;
+  std::string subject_prefix = "tickrelay";
+  // Edge: a subject stays subscribed this long after its last client, so a
+  // client that reconnects finds it warm.
+  double unsubscribe_grace_seconds = 30;
+  // Edge: an ingest relay heard from for this long is taken as gone; streams
+  // whose events carry no id then follow another one.
+  double source_timeout_seconds = 3;
+  double connect_timeout_seconds = 2;
+  double reconnect_wait_seconds = 0.25;
+  // Output buffered for the NATS server (or while reconnecting) is bounded.
+  std::size_t max_buffered_bytes = 64 << 20;
+};
+
+struct BackboneConfig {
+  NatsConfig nats;
+  bool enabled() const { return !nats.urls.empty(); }
+};
+
 struct Config {
   std::string source;  // file the config came from, for messages
   std::vector<UpstreamConfig> upstreams;
   ServerConfig server;
   MetricsConfig metrics;
+  BackboneConfig backbone;
   int cpu_affinity = -1;  // -1: leave the scheduler's choice
   LogConfig log;
 };

@@ -1,0 +1,332 @@
+// Beyond one box: two ingest relays on the simulator publish to a cluster of
+// three nats-server, two edge relays subscribe, the shipped HAProxy config
+// spreads clients over the edges. Real processes on loopback; every client
+// checks that aggTrade ids grow by exactly one.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <boost/json.hpp>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "fanout_clients.hpp"
+#include "process_runner.hpp"
+#include "programs.hpp"
+#include "ws_test_client.hpp"
+
+namespace tickrelay::test {
+namespace {
+
+namespace json = boost::json;
+
+struct NatsNode {
+  std::unique_ptr<ChildProcess> process;
+  unsigned short port = 0;
+  unsigned short monitor_port = 0;
+  unsigned short cluster_port = 0;
+  std::string url() const { return "nats://127.0.0.1:" + std::to_string(port); }
+};
+
+// Three nats-server routed to each other (a full mesh), ready once each has
+// its two routes.
+std::vector<NatsNode> start_nats_cluster(std::size_t count = 3) {
+  std::vector<NatsNode> nodes(count);
+  for (auto& n : nodes) {
+    n.port = free_port();
+    n.monitor_port = free_port();
+    n.cluster_port = free_port();
+  }
+  for (std::size_t i = 0; i < count; ++i) {
+    std::string routes;
+    for (std::size_t j = 0; j < count; ++j) {
+      if (j == i) continue;
+      routes += (routes.empty() ? "" : ",") + std::string("nats://127.0.0.1:") + std::to_string(nodes[j].cluster_port);
+    }
+    nodes[i].process = std::make_unique<ChildProcess>(std::vector<std::string>{
+        "/usr/sbin/nats-server", "-a", "127.0.0.1", "-p", std::to_string(nodes[i].port), "-m",
+        std::to_string(nodes[i].monitor_port), "-n", "nats-" + std::to_string(i), "--cluster_name", "tickrelay",
+        "--cluster", "nats://127.0.0.1:" + std::to_string(nodes[i].cluster_port), "--routes", routes});
+  }
+  for (auto& n : nodes) {
+    const bool routed = eventually([&] {
+      const auto [status, body] = http_get(n.monitor_port, "/routez");
+      return status == 200 && json::parse(body).at("num_routes").as_int64() >= static_cast<std::int64_t>(count - 1);
+    });
+    if (!routed) throw std::runtime_error("nats cluster did not form: " + n.process->output());
+  }
+  return nodes;
+}
+
+// The subjects the connection named `name` has subscribed on `node`.
+std::vector<std::string> subscriptions_of(const NatsNode& node, const std::string& name) {
+  const auto [status, body] = http_get(node.monitor_port, "/connz?subs=1");
+  std::vector<std::string> subjects;
+  if (status != 200) return subjects;
+  const auto doc = json::parse(body);
+  for (const auto& c : doc.at("connections").as_array()) {
+    const auto& conn = c.as_object();
+    if (!conn.contains("name") || conn.at("name").as_string() != name.c_str()) continue;
+    if (!conn.contains("subscriptions_list")) continue;
+    for (const auto& s : conn.at("subscriptions_list").as_array()) subjects.emplace_back(s.as_string().c_str());
+  }
+  return subjects;
+}
+
+bool has_subject(const std::vector<std::string>& subjects, const std::string& subject) {
+  return std::find(subjects.begin(), subjects.end(), subject) != subjects.end();
+}
+
+std::string nats_urls(const std::vector<NatsNode>& nodes, std::vector<std::size_t> order) {
+  std::string urls;
+  for (const auto i : order) urls += (urls.empty() ? "" : ", ") + std::string("\"") + nodes[i].url() + "\"";
+  return "[" + urls + "]";
+}
+
+std::string backbone_yaml(const std::string& urls, const std::string& name, bool publish) {
+  return "backbone:\n  nats:\n    urls: " + urls + "\n    name: " + name +
+         "\n    publish: " + (publish ? "true" : "false") +
+         "\n    unsubscribe_grace: 200ms\n    source_timeout: 1s\n    reconnect_wait: 100ms\n";
+}
+
+const std::vector<std::string> kStreams = {"btcusdt@aggTrade", "ethusdt@aggTrade", "btcusdt@kline_1m"};
+
+std::string edge_upstream() {
+  std::string yaml = "upstreams:\n  - name: backbone\n    type: nats\n    product: usdm-futures\n"
+                     "    time_unit: microsecond\n    streams: [";
+  for (std::size_t i = 0; i < kStreams.size(); ++i) yaml += (i ? ", \"" : "\"") + kStreams[i] + "\"";
+  return yaml + "]\n";
+}
+
+// The shipped deploy/haproxy/haproxy.cfg with this test's addresses: the
+// listeners on loopback ports, the edges' server lines, and what needs a
+// system install (the haproxy user, /run/haproxy, syslog) left out.
+std::string haproxy_config(unsigned short port, unsigned short stats_port, const std::vector<const Relay*>& edges) {
+  std::ifstream in(std::string(TICKRELAY_SOURCE_DIR) + "/deploy/haproxy/haproxy.cfg");
+  if (!in) throw std::runtime_error("deploy/haproxy/haproxy.cfg is missing");
+  std::ostringstream out;
+  std::string line;
+  bool servers_written = false;
+  static const std::regex kServer(R"(^\s*server\s+\S+\s+\S+(.*)$)");
+  while (std::getline(in, line)) {
+    const auto first = line.find_first_not_of(" \t");
+    const std::string_view text = first == std::string::npos ? std::string_view{} : std::string_view(line).substr(first);
+    if (text.starts_with("user ") || text.starts_with("group ") || text.starts_with("stats socket") ||
+        text.starts_with("log ") || text.starts_with("option httplog"))
+      continue;
+    // The test's descriptor limit, not a production box's.
+    if (text.starts_with("maxconn ")) {
+      out << "    maxconn 1000\n";
+      continue;
+    }
+    if (text.starts_with("bind :")) {
+      out << "    bind 127.0.0.1:" << port << "\n";
+      continue;
+    }
+    if (text.starts_with("bind 127.0.0.1:")) {
+      out << "    bind 127.0.0.1:" << stats_port << "\n";
+      continue;
+    }
+    std::smatch m;
+    if (std::regex_match(line, m, kServer)) {
+      if (servers_written) continue;
+      servers_written = true;
+      for (std::size_t i = 0; i < edges.size(); ++i) {
+        // The shipped check options, with each edge's own metrics port.
+        auto options = std::regex_replace(m[1].str(), std::regex(R"(port \d+)"),
+                                          "port " + std::to_string(edges[i]->metrics_port));
+        out << "    server edge-" << i << " 127.0.0.1:" << edges[i]->client_port << options << "\n";
+      }
+      continue;
+    }
+    out << line << "\n";
+  }
+  if (!servers_written) throw std::runtime_error("deploy/haproxy/haproxy.cfg names no server");
+  return out.str();
+}
+
+class BackboneTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    nats_ = start_nats_cluster();
+    sim_ = start_sim({"--rate", "400", "--symbols", "btcusdt,ethusdt"});
+    // Each ingest and edge starts on a node of its own where it can.
+    ingest_a_ = start_ingest("ingest-a", {0, 1, 2});
+    ingest_b_ = start_ingest("ingest-b", {1, 2, 0});
+    edge_a_ = start_relay(dir_, edge_upstream() + backbone_yaml(nats_urls(nats_, {0, 1, 2}), "edge-a", false));
+    edge_b_ = start_relay(dir_, edge_upstream() + backbone_yaml(nats_urls(nats_, {2, 1, 0}), "edge-b", false));
+  }
+
+  Relay start_ingest(const std::string& name, std::vector<std::size_t> order) {
+    return start_relay(dir_, sim_upstream(sim_, kStreams) + backbone_yaml(nats_urls(nats_, order), name, true));
+  }
+
+  void start_haproxy() {
+    haproxy_port_ = free_port();
+    const auto stats = free_port();
+    const auto path = dir_.write("haproxy.cfg", haproxy_config(haproxy_port_, stats, {&edge_a_, &edge_b_}));
+    haproxy_ = std::make_unique<ChildProcess>(std::vector<std::string>{"/usr/sbin/haproxy", "-db", "-f", path});
+    // Up once both edges pass their health check.
+    ASSERT_TRUE(eventually([&] {
+      const auto [status, body] = http_get(stats, "/stats;csv");
+      return status == 200 && std::count(body.begin(), body.end(), '\n') > 0 &&
+             std::regex_search(body, std::regex("edge-0,.*,UP,")) && std::regex_search(body, std::regex("edge-1,.*,UP,"));
+    })) << haproxy_->output();
+  }
+
+  std::string via_haproxy(const std::string& path) const {
+    return "ws://127.0.0.1:" + std::to_string(haproxy_port_) + path;
+  }
+
+  TempDir dir_;
+  std::vector<NatsNode> nats_;
+  Sim sim_;
+  Relay ingest_a_, ingest_b_, edge_a_, edge_b_;
+  std::unique_ptr<ChildProcess> haproxy_;
+  unsigned short haproxy_port_ = 0;
+};
+
+TEST_F(BackboneTest, EveryClientThroughHaproxyGetsEveryEventOnceAndTheIngestCopiesAreDeduplicated) {
+  start_haproxy();
+  FanoutClients clients(via_haproxy("/ws/btcusdt@aggTrade"), 20, "a");
+  ASSERT_TRUE(clients.run_until_each_has(1500, std::chrono::seconds(60)));
+  expect_every_event(clients);
+  // leastconn spread the clients over both edges.
+  EXPECT_GT(edge_a_.metric("tickrelay_clients_connected"), 0);
+  EXPECT_GT(edge_b_.metric("tickrelay_clients_connected"), 0);
+  // Both ingest relays published every event; each edge kept one copy.
+  EXPECT_GT(ingest_a_.metric("tickrelay_backbone_published_messages_total"), 0);
+  EXPECT_GT(ingest_b_.metric("tickrelay_backbone_published_messages_total"), 0);
+  EXPECT_GT(edge_a_.metric("tickrelay_backbone_duplicates_total"), 0);
+  EXPECT_EQ(edge_a_.metric("tickrelay_backbone_connected"), 1);
+}
+
+TEST_F(BackboneTest, KillingAnIngestRelayLosesAndRepeatsNothing) {
+  FanoutClients clients(edge_a_.ws_url("/ws/btcusdt@aggTrade"), 10, "a");
+  ASSERT_TRUE(clients.run_until_each_has(500, std::chrono::seconds(60)));
+  ingest_a_.process->signal(SIGKILL);
+  // The edge had taken its copy of each event from whichever ingest relay
+  // was first; the other's copies carry on.
+  const auto before = clients.tallies().front().messages;
+  ASSERT_TRUE(clients.run_until_each_has(before + 2000, std::chrono::seconds(60)));
+  expect_every_event(clients);
+  EXPECT_EQ(edge_a_.metric("tickrelay_upstream_gaps_total", "stream_type=\"aggTrade\""), 0);
+}
+
+TEST_F(BackboneTest, KillingTheNatsNodeOfAnEdgeMovesItToAnotherAndItsGapsAreCounted) {
+  FanoutClients clients(edge_a_.ws_url("/ws/btcusdt@aggTrade"), 5, "a");
+  ASSERT_TRUE(clients.run_until_each_has(500, std::chrono::seconds(60)));
+  ASSERT_FALSE(subscriptions_of(nats_[0], "edge-a").empty()) << "edge-a is not on node 0";
+  nats_[0].process->signal(SIGKILL);
+  const auto before = clients.tallies().front().messages;
+  ASSERT_TRUE(clients.run_until_each_has(before + 1500, std::chrono::seconds(60)));
+  EXPECT_GE(edge_a_.metric("tickrelay_backbone_reconnects_total"), 1);
+  EXPECT_EQ(edge_a_.metric("tickrelay_backbone_connected"), 1);
+  // Core NATS is at most once: what the edge missed while it reconnected is
+  // lost. Clients see it as jumps in ids, never as repeats, and the edge's
+  // gap counter shows every jump they saw.
+  std::uint64_t jumps = 0;
+  std::int64_t lost = 0;
+  for (const auto& t : clients.tallies()) {
+    EXPECT_FALSE(t.closed);
+    EXPECT_EQ(t.duplicates, 0u);
+    jumps = std::max(jumps, t.gaps);
+    lost = std::max<std::int64_t>(lost, t.last_id - t.first_id + 1 - static_cast<std::int64_t>(t.messages));
+  }
+  const auto edge_gaps = edge_a_.metric("tickrelay_upstream_gaps_total", "stream_type=\"aggTrade\"");
+  EXPECT_GE(edge_gaps, static_cast<double>(jumps));
+  RecordProperty("events_lost_in_switch", std::to_string(lost));
+  RecordProperty("id_jumps_in_switch", std::to_string(jumps));
+  std::cout << "nats node kill: events lost per client " << lost << " in " << jumps << " jump(s); edge gaps "
+            << edge_gaps << "\n";
+}
+
+TEST_F(BackboneTest, KillingAnEdgeMovesItsClientsThroughHaproxyToTheOther) {
+  start_haproxy();
+  std::vector<std::unique_ptr<WsTestClient>> clients;
+  for (int i = 0; i < 8; ++i) {
+    clients.push_back(std::make_unique<WsTestClient>(via_haproxy("/ws/btcusdt@aggTrade")));
+    ASSERT_TRUE(clients.back()->read());
+  }
+  const auto on_a = edge_a_.metric("tickrelay_clients_connected");
+  ASSERT_GT(on_a, 0) << "leastconn put no client on edge-a";
+  edge_a_.process->signal(SIGKILL);
+  // The clients of edge-a see their connection end and connect again, as a
+  // Binance client does; every one of them lands on edge-b and resumes.
+  ASSERT_TRUE(eventually([&] { return !edge_a_.process->running(); }));
+  // Read what each client has queued: those of edge-a reach their end,
+  // those of edge-b keep receiving (so the walk is bounded by a deadline).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  while (std::chrono::steady_clock::now() < deadline) {
+    for (auto& c : clients) {
+      if (!c->closed()) c->read(std::chrono::milliseconds(10));
+    }
+  }
+  std::size_t reconnected = 0;
+  for (auto& c : clients) {
+    if (!c->closed()) continue;
+    c = std::make_unique<WsTestClient>(via_haproxy("/ws/btcusdt@aggTrade"));
+    ASSERT_TRUE(c->read()) << "a reconnected client received nothing";
+    ++reconnected;
+  }
+  EXPECT_EQ(reconnected, static_cast<std::size_t>(on_a));
+  // New clients never reach the dead edge.
+  for (int i = 0; i < 8; ++i) {
+    WsTestClient fresh(via_haproxy("/ws/btcusdt@aggTrade"));
+    ASSERT_TRUE(fresh.read()) << "new client " << i;
+  }
+  EXPECT_TRUE(eventually([&] { return edge_b_.metric("tickrelay_clients_connected") == 8; }));
+}
+
+TEST_F(BackboneTest, AnEdgeSubscribesOnlyToWhatItsClientsWant) {
+  // Nobody asked yet: no stream subject is subscribed.
+  auto subjects = subscriptions_of(nats_[0], "edge-a");
+  EXPECT_FALSE(has_subject(subjects, "tickrelay.usdm.btcusdt.aggTrade"));
+  {
+    WsTestClient client(edge_a_.ws_url("/ws/btcusdt@aggTrade"));
+    ASSERT_TRUE(client.read());
+    subjects = subscriptions_of(nats_[0], "edge-a");
+    EXPECT_TRUE(has_subject(subjects, "tickrelay.usdm.btcusdt.aggTrade"));
+    EXPECT_FALSE(has_subject(subjects, "tickrelay.usdm.ethusdt.aggTrade"));
+    EXPECT_FALSE(has_subject(subjects, "tickrelay.usdm.btcusdt.kline_1m"));
+    EXPECT_EQ(edge_a_.metric("tickrelay_backbone_subscriptions"), 1);
+  }
+  // The last client left: after the grace period the subject goes.
+  EXPECT_TRUE(eventually([&] {
+    return !has_subject(subscriptions_of(nats_[0], "edge-a"), "tickrelay.usdm.btcusdt.aggTrade");
+  }));
+  EXPECT_EQ(edge_a_.metric("tickrelay_backbone_subscriptions"), 0);
+}
+
+TEST_F(BackboneTest, AFirstSubscriberGetsTheLatestValueWhileNothingIsPublished) {
+  // The ingest relays hold a kline each; then the simulator goes quiet.
+  ASSERT_TRUE(eventually([&] { return ingest_a_.metric("tickrelay_upstream_messages_total") > 200; }));
+  sim_.process->signal(SIGSTOP);
+  const auto published_now = [&] {
+    return ingest_a_.metric("tickrelay_backbone_published_messages_total") +
+           ingest_b_.metric("tickrelay_backbone_published_messages_total");
+  };
+  // What was in flight is published; then nothing more is.
+  double published = 0;
+  ASSERT_TRUE(eventually([&] {
+    published = published_now();
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    return published_now() == published;
+  }));
+  WsTestClient client(edge_b_.ws_url("/ws/btcusdt@kline_1m"));
+  const auto m = client.read();
+  const auto published_after = published_now();
+  sim_.process->signal(SIGCONT);
+  ASSERT_TRUE(m) << "no latest value";
+  EXPECT_NE(m->find("\"e\":\"kline\""), std::string::npos) << *m;
+  EXPECT_EQ(published_after, published)
+      << "the value came from a published event, not from the request";
+  EXPECT_GE(edge_b_.metric("tickrelay_backbone_last_value_requests_total"), 1);
+  EXPECT_GE(ingest_a_.metric("tickrelay_backbone_last_value_answers_total") +
+                ingest_b_.metric("tickrelay_backbone_last_value_answers_total"),
+            1);
+}
+
+}  // namespace
+}  // namespace tickrelay::test
