@@ -112,9 +112,13 @@ void Shard::send_to_open(const std::string& text) {
   }
 }
 
-void Shard::add_stream(const std::string& name) {
-  streams_.push_back(name);
-  send_to_open(request("SUBSCRIBE", {name}));
+void Shard::add_streams(const std::vector<std::string>& names) {
+  streams_.insert(streams_.end(), names.begin(), names.end());
+  for (std::size_t i = 0; i < names.size(); i += kStreamsPerSubscribe) {
+    const auto last = std::min(names.size(), i + kStreamsPerSubscribe);
+    send_to_open(request("SUBSCRIBE", std::vector<std::string>(names.begin() + static_cast<std::ptrdiff_t>(i),
+                                                               names.begin() + static_cast<std::ptrdiff_t>(last))));
+  }
 }
 
 std::vector<std::string> Shard::keep_only(const std::set<std::string>& wanted) {

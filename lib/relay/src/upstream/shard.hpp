@@ -44,8 +44,10 @@ class Shard final : public std::enable_shared_from_this<Shard>, private Connecti
   // Cancels the timers and closes the connections (reason `stopped`).
   void stop();
 
-  // Subscribes one more stream on the open connections.
-  void add_stream(const std::string& name);
+  // Subscribes more streams on the open connections, in as few SUBSCRIBE
+  // messages as the per-message bound allows; before start() they only
+  // join the connection's URL.
+  void add_streams(const std::vector<std::string>& names);
   // Unsubscribes the streams not in `wanted`; returns them.
   std::vector<std::string> keep_only(const std::set<std::string>& wanted);
 

@@ -126,22 +126,57 @@ void UpstreamPool::free_retired() {
   std::erase_if(retired_, [](const std::unique_ptr<Upstream>& up) { return up->idle(); });
 }
 
-void UpstreamPool::add_stream(Upstream& up, const std::string& name) {
-  const auto path = route_or_throw(up.config, name);
-  register_stream(up, name);
-  for (auto& shard : up.shards) {
-    if (shard->path() == path && shard->streams().size() < up.config.max_streams_per_connection) {
-      shard->add_stream(name);
-      return;
+void UpstreamPool::add_streams(Upstream& up, const std::vector<std::string>& names) {
+  // Gathered per shard first: an upstream counts messages, not streams (a
+  // relay read as upstream allows 5 a second, as Binance does), so a reload
+  // adding many streams costs each connection a few SUBSCRIBEs, not one each.
+  std::vector<std::pair<Shard*, std::vector<std::string>>> batches;
+  std::vector<Shard*> created;
+  const auto batch_of = [&](Shard* shard) -> std::vector<std::string>& {
+    for (auto& [s, batch] : batches) {
+      if (s == shard) return batch;
     }
+    return batches.emplace_back(shard, std::vector<std::string>{}).second;
+  };
+  const auto pending = [&](const Shard* shard) {
+    for (const auto& [s, batch] : batches) {
+      if (s == shard) return batch.size();
+    }
+    return std::size_t{0};
+  };
+  // Routed first: a stream that cannot be routed throws before anything changed.
+  std::vector<std::string> paths;
+  paths.reserve(names.size());
+  for (const auto& name : names) paths.emplace_back(route_or_throw(up.config, name));
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const auto& name = names[i];
+    const auto& path = paths[i];
+    register_stream(up, name);
+    Shard* target = nullptr;
+    for (auto& shard : up.shards) {
+      if (shard->path() == path &&
+          shard->streams().size() + pending(shard.get()) < up.config.max_streams_per_connection) {
+        target = shard.get();
+        break;
+      }
+    }
+    if (target == nullptr) {
+      // Started below, once it holds its whole share: those streams go in
+      // its URL.
+      auto shard = std::make_shared<Shard>(ioc_, factory_, ingest_, up.link, up.opens, up.reconnects,
+                                           Backoff(up.config.reconnect_base_seconds, up.config.reconnect_cap_seconds,
+                                                   uniform_),
+                                           log_, up.shards.size(), path, std::vector<std::string>{},
+                                           [this] { on_shard_idle(); });
+      up.shards.push_back(shard);
+      target = shard.get();
+      created.push_back(target);
+    }
+    batch_of(target).push_back(name);
   }
-  auto shard = std::make_shared<Shard>(ioc_, factory_, ingest_, up.link, up.opens, up.reconnects,
-                                       Backoff(up.config.reconnect_base_seconds, up.config.reconnect_cap_seconds,
-                                               uniform_),
-                                       log_, up.shards.size(), path, std::vector<std::string>{name},
-                                       [this] { on_shard_idle(); });
-  up.shards.push_back(shard);
-  if (!stopped_) shard->start();
+  for (const auto& [shard, batch] : batches) shard->add_streams(batch);
+  if (stopped_) return;
+  for (auto* shard : created) shard->start();
 }
 
 fanout::StreamId UpstreamPool::add_on_demand(std::string_view name, std::string& error) {
@@ -154,7 +189,7 @@ fanout::StreamId UpstreamPool::add_on_demand(std::string_view name, std::string&
     if (!route_stream(up->config.product, parsed->kind)) continue;
     const std::string stream(name);
     up->config.streams.push_back(stream);
-    add_stream(*up, stream);
+    add_streams(*up, {stream});
     log_.info("upstream stream added on demand upstream={} stream={}", up->config.name, stream);
     return router_.find(stream);
   }
@@ -224,10 +259,8 @@ std::vector<fanout::StreamId> UpstreamPool::apply(PreparedReload reload) {
     std::erase_if(streams, [&](const std::string& s) { return !wanted.contains(s); });
     up.config = next;
     up.config.streams = std::move(streams);
-    for (const auto& s : keep.add) {
-      up.config.streams.push_back(s);
-      add_stream(up, s);
-    }
+    up.config.streams.insert(up.config.streams.end(), keep.add.begin(), keep.add.end());
+    add_streams(up, keep.add);
     if (keep.limits_changed) {
       up.opens.configure(next.connection_rate_count, wire::to_duration(next.connection_rate_window_seconds));
       update_link_limits(up.link, next);

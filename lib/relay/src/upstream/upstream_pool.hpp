@@ -104,7 +104,9 @@ class UpstreamPool {
   std::unique_ptr<Upstream> prepare(const config::UpstreamConfig& config);
   void launch(Upstream& upstream);
   void retire(std::unique_ptr<Upstream> upstream);
-  void add_stream(Upstream& upstream, const std::string& name);
+  // Places `names` on the upstream's shards (new ones past the per-connection
+  // limit) and subscribes each shard's share in one go.
+  void add_streams(Upstream& upstream, const std::vector<std::string>& names);
   fanout::StreamId register_stream(const Upstream& upstream, const std::string& name);
   void on_shard_idle();
   void free_retired();

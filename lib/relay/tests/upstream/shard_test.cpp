@@ -210,13 +210,37 @@ TEST_F(ShardTest, StreamsAddedAndRemovedAreSubscribedOnTheOpenConnection) {
   auto shard = make_shard();
   shard->start();
   made(0).open();
-  shard->add_stream("ethusdt@aggTrade");
+  shard->add_streams({"ethusdt@aggTrade"});
   const auto removed = shard->keep_only({"ethusdt@aggTrade"});
   EXPECT_EQ(removed, std::vector<std::string>{kStream});
   EXPECT_EQ(shard->streams(), std::vector<std::string>{"ethusdt@aggTrade"});
   ASSERT_EQ(made(0).sent().size(), 2u);
   EXPECT_EQ(made(0).sent()[0], R"({"method":"SUBSCRIBE","params":["ethusdt@aggTrade"],"id":1})");
   EXPECT_EQ(made(0).sent()[1], R"({"method":"UNSUBSCRIBE","params":["btcusdt@aggTrade"],"id":2})");
+}
+
+TEST_F(ShardTest, StreamsAddedTogetherLeaveInOneSubscribePerTwoHundred) {
+  auto shard = make_shard();
+  shard->start();
+  made(0).open();
+  std::vector<std::string> names;
+  for (int i = 0; i < 450; ++i) names.push_back("s" + std::to_string(i) + "usdt@aggTrade");
+  shard->add_streams(names);
+  EXPECT_EQ(shard->streams().size(), 451u);
+  ASSERT_EQ(made(0).sent().size(), 3u);
+  EXPECT_NE(made(0).sent()[0].find(R"(["s0usdt@aggTrade",)"), std::string::npos);
+  EXPECT_NE(made(0).sent()[0].find(R"("s199usdt@aggTrade"],"id":1})"), std::string::npos);
+  EXPECT_NE(made(0).sent()[2].find(R"(["s400usdt@aggTrade",)"), std::string::npos);
+  EXPECT_NE(made(0).sent()[2].find(R"("s449usdt@aggTrade"],"id":3})"), std::string::npos);
+}
+
+TEST_F(ShardTest, StreamsAddedBeforeStartJoinTheUrl) {
+  auto shard = make_shard();
+  shard->add_streams({"ethusdt@aggTrade"});
+  shard->start();
+  EXPECT_NE(made(0).spec().target.request_target.find("btcusdt@aggTrade/ethusdt@aggTrade"), std::string::npos)
+      << made(0).spec().target.request_target;
+  EXPECT_TRUE(made(0).sent().empty());
 }
 
 }  // namespace

@@ -134,5 +134,37 @@ TEST_F(UpstreamPoolTest, OnDemandStreamJoinsTheOpenShard) {
   EXPECT_EQ(pool_.add_on_demand("not a stream", error), fanout::kNoStream);
 }
 
+// A relay read as upstream allows 5 messages a second, as Binance does: a
+// reload's added streams go out together, not one SUBSCRIBE each.
+TEST_F(UpstreamPoolTest, StreamsAddedByAReloadLeaveInOneSubscribePerConnection) {
+  std::vector<std::string> streams = {"btcusdt@aggTrade"};
+  pool_.start({upstream("ws://127.0.0.1:9", streams)});
+  factory_.made[0]->open();
+  for (int i = 0; i < 30; ++i) streams.push_back("s" + std::to_string(i) + "usdt@aggTrade");
+  pool_.apply({upstream("ws://127.0.0.1:9", streams)});
+  EXPECT_EQ(factory_.made.size(), 1u);
+  ASSERT_EQ(factory_.made[0]->sent().size(), 1u);
+  EXPECT_NE(factory_.made[0]->sent()[0].find(R"({"method":"SUBSCRIBE","params":["s0usdt@aggTrade",)"),
+            std::string::npos);
+  EXPECT_NE(factory_.made[0]->sent()[0].find(R"("s29usdt@aggTrade"])"), std::string::npos);
+  for (const auto& s : streams) EXPECT_TRUE(carried(s)) << s;
+}
+
+TEST_F(UpstreamPoolTest, StreamsPastTheConnectionLimitOpenANewShardWithThemInItsUrl) {
+  auto config = upstream("ws://127.0.0.1:9", {"btcusdt@aggTrade"});
+  config.max_streams_per_connection = 2;
+  pool_.start({config});
+  factory_.made[0]->open();
+  config.streams = {"btcusdt@aggTrade", "ethusdt@aggTrade", "bnbusdt@aggTrade", "xrpusdt@aggTrade"};
+  pool_.apply({config});
+  EXPECT_EQ(pool_.total_shards(), 2u);
+  ASSERT_EQ(factory_.made.size(), 2u);
+  EXPECT_EQ(factory_.made[0]->sent(),
+            std::vector<std::string>{R"({"method":"SUBSCRIBE","params":["ethusdt@aggTrade"],"id":1})"});
+  EXPECT_NE(factory_.made[1]->spec().target.request_target.find("bnbusdt@aggTrade/xrpusdt@aggTrade"), std::string::npos)
+      << factory_.made[1]->spec().target.request_target;
+  EXPECT_TRUE(factory_.made[1]->sent().empty());
+}
+
 }  // namespace
 }  // namespace tickrelay::upstream
