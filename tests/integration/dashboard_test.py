@@ -6,7 +6,7 @@ deploy/prometheus/prometheus.yml and it scrapes both jobs every second; the
 provisioning files, deploy/compose.yaml and the dashboard JSON parse and fit
 together; every panel, query and template variable names the provisioned data
 source uid; only defined template variables are used; the comparison row
-groups every query by impl.
+groups every query by impl; the relay and backbone rows follow $instance.
 
 MetricsTest: tickrelay-sim, tickrelayd and tickrelay-load run on loopback;
 their /metrics pass `promtool check metrics`; tickrelayd's /metrics keeps the
@@ -361,13 +361,14 @@ class FilesTest(unittest.TestCase):
     def test_comparison_row_shows_every_impl_for_server_and_client(self):
         dashboard = load_dashboard()
         rows = [panel["title"] for _, panel in panels_of(dashboard) if panel.get("type") == "row"]
-        self.assertEqual(len(rows), 2, rows)
+        self.assertEqual(len(rows), 3, rows)
         comparison = [q for q in queries_of(dashboard) if q[0] == rows[0]]
         relay = [q for q in queries_of(dashboard) if q[0] == rows[1]]
+        backbone = [q for q in queries_of(dashboard) if q[0] == rows[2]]
         for _, panel, ref, expr in comparison:
             self.assertRegex(expr, r"by \((le, )?impl\)", f"{panel} {ref} must show each impl apart")
             self.assertIn('impl=~"$impl"', expr, f"{panel} {ref} must follow the impl variable")
-        for _, panel, ref, expr in relay:
+        for _, panel, ref, expr in relay + backbone:
             self.assertIn('instance=~"$instance"', expr, f"{panel} {ref} must follow the instance variable")
         # The comparison's figures, server and client side by side.
         used = set().union(*(metric_names(q[3]) for q in comparison))
@@ -380,6 +381,14 @@ class FilesTest(unittest.TestCase):
                      "tickrelay_upstream_reconnects_total", "tickrelay_upstream_event_lag_seconds_bucket",
                      "tickrelay_relay_latency_seconds_bucket", "tickrelay_client_queue_bytes",
                      "tickrelay_client_disconnects_total", "tickrelay_upstream_gaps_total"):
+            self.assertIn(name, used)
+        # The backbone row: both ends of NATS, the hop's cost, and the edges' clients.
+        used = set().union(*(metric_names(q[3]) for q in backbone))
+        for name in ("tickrelay_backbone_connected", "tickrelay_backbone_reconnects_total",
+                     "tickrelay_backbone_published_messages_total", "tickrelay_backbone_publish_errors_total",
+                     "tickrelay_backbone_received_messages_total", "tickrelay_backbone_duplicates_total",
+                     "tickrelay_backbone_subscriptions", "tickrelay_backbone_rtt_seconds_bucket",
+                     "tickrelay_upstream_event_lag_seconds_bucket", "tickrelay_clients_connected"):
             self.assertIn(name, used)
 
     def test_metric_name_extraction(self):
