@@ -32,6 +32,7 @@ import json
 import math
 import os
 import re
+import socket
 import subprocess
 import sys
 import tempfile
@@ -49,6 +50,7 @@ from comparison import processes  # noqa: E402  (bench/comparison/processes.py, 
 HOST = "127.0.0.1"
 PROMETHEUS = "/usr/bin/prometheus"
 PROMTOOL = "/usr/bin/promtool"
+NATS_SERVER = "/usr/sbin/nats-server"
 DATASOURCES_DIR = "grafana/provisioning/datasources"
 DASHBOARDS_PROVIDER_DIR = "grafana/provisioning/dashboards"
 DASHBOARD = "grafana/dashboards/tickrelay.json"
@@ -68,6 +70,7 @@ LIVE_RUN_S = 30
 # loaded machine delays scrapes.
 INTERVALS = {"__rate_interval": "10s", "__interval": "5s", "__range": "30s"}
 IMPLS = ("tickrelay", "sim-direct")
+BACKBONE_ROW = "Backbone (ingest → NATS → edge)"
 # Every load run is ended by the test (SIGTERM, or at teardown); its
 # --duration only bounds a run the test failed to end.
 LOAD_BOUND_S = 120
@@ -88,6 +91,15 @@ def program(name):
 
 
 free_port = processes.free_port
+
+
+def http_get_ok(port):
+    """True once something accepts a TCP connection on port."""
+    try:
+        socket.create_connection((HOST, port), timeout=1).close()
+        return True
+    except OSError:
+        return False
 
 
 def wait_for(predicate, what, timeout=START_TIMEOUT_S):
@@ -142,6 +154,35 @@ class Programs:
                 raise AssertionError(f"tickrelayd exited: {self.relay.output()}")
             return http_get(self.relay_metrics_port, "/healthz")[0] == 200
         wait_for(healthy, "tickrelayd /healthz answering 200")
+
+    def start_backbone(self):
+        """nats-server, an ingest relay on the simulator and an edge relay reading it: the backbone row's
+        sources. Returns (ingest metrics port, edge client port, edge metrics port, edge pid)."""
+        nats_port = free_port()
+        self.start("nats-server", [NATS_SERVER, "-a", HOST, "-p", str(nats_port)])
+        wait_for(lambda: http_get_ok(nats_port), "nats-server accepting connections")
+        streams = json.dumps(RELAY_STREAMS)
+
+        def relay(name, upstream, publish):
+            client_port, metrics_port = free_port(), free_port()
+            config = os.path.join(self.workdir, f"{name}.yaml")
+            with open(config, "w", encoding="utf-8") as f:
+                f.write(upstream +
+                        f"backbone:\n  nats:\n    urls: [\"nats://{HOST}:{nats_port}\"]\n    name: {name}\n"
+                        f"    publish: {'true' if publish else 'false'}\n"
+                        f"server:\n  listen: \"{HOST}:{client_port}\"\n  max_clients_per_ip: 0\n"
+                        f"metrics:\n  listen: \"{HOST}:{metrics_port}\"\nlog:\n  level: warn\n")
+            process = self.start(name, [program("tickrelayd"), "--config", config])
+            wait_for(lambda: http_get(metrics_port, "/healthz")[0] == 200, f"{name} /healthz answering 200")
+            return process, client_port, metrics_port
+
+        _, _, ingest_metrics = relay("ingest", "upstreams:\n  - name: sim\n"
+                                     f"    url: ws://{HOST}:{self.sim_port}\n    product: usdm-futures\n"
+                                     f"    time_unit: microsecond\n    streams: {streams}\n", True)
+        edge, edge_port, edge_metrics = relay("edge", "upstreams:\n  - name: backbone\n    type: nats\n"
+                                              "    product: usdm-futures\n    time_unit: microsecond\n"
+                                              f"    streams: {streams}\n", False)
+        return ingest_metrics, edge_port, edge_metrics, edge.pid
 
     def relay_url(self, path):
         return f"ws://{HOST}:{self.relay_port}{path}"
@@ -520,8 +561,14 @@ class LiveTest(unittest.TestCase):
         _, sim_load_port = p.start_load("load-sim-direct",
                                         p.sim_url(f"/market/stream?streams={streams}&timeUnit=MICROSECOND"),
                                         IMPLS[1], p.sim.pid, 10)
+        # The backbone row's sources: an ingest relay and an edge relay with clients of its own.
+        ingest_metrics, edge_port, edge_metrics, edge_pid = p.start_backbone()
+        # Its clients make the edge subscribe; they are not scraped, so the
+        # comparison row keeps its two implementations.
+        p.start_load("load-edge", f"ws://{HOST}:{edge_port}/stream?streams={streams}", "edge", edge_pid, 5)
         cls.relay_instance = f"{HOST}:{p.relay_metrics_port}"
-        cls.config = cls.prometheus_config({RELAY_JOB: [cls.relay_instance],
+        cls.backbone_instances = [f"{HOST}:{ingest_metrics}", f"{HOST}:{edge_metrics}"]
+        cls.config = cls.prometheus_config({RELAY_JOB: [cls.relay_instance] + cls.backbone_instances,
                                             LOAD_JOB: [f"{HOST}:{relay_load_port}", f"{HOST}:{sim_load_port}"]})
         cls.port = free_port()
         cls.prometheus = p.start("prometheus", [
@@ -537,8 +584,8 @@ class LiveTest(unittest.TestCase):
 
         def all_up():
             targets = cls.api("targets")["activeTargets"]
-            return len(targets) == 3 and all(t["health"] == "up" for t in targets)
-        wait_for(all_up, "prometheus scraping all three targets")
+            return len(targets) == 5 and all(t["health"] == "up" for t in targets)
+        wait_for(all_up, "prometheus scraping all five targets")
         # Let the run go on for LIVE_RUN_S in all; every program must still be
         # up when the queries are made.
         time.sleep(max(0.0, LIVE_RUN_S - (time.monotonic() - started)))
@@ -581,11 +628,13 @@ class LiveTest(unittest.TestCase):
             raise AssertionError(f"{endpoint} {params}: warnings {answer['warnings']}")
         return answer["data"]
 
-    def evaluate_all(self, values):
-        """Every panel query with these variable values; returns {(panel, refId): result}."""
+    def evaluate_all(self, values, rows=None):
+        """Every panel query (of `rows`, or all) with these variable values; returns {(panel, refId): result}."""
         results = {}
         problems = []
-        for _, panel, ref, expr in queries_of(load_dashboard()):
+        for row, panel, ref, expr in queries_of(load_dashboard()):
+            if rows is not None and row not in rows:
+                continue
             query = substitute(expr, {**values, **INTERVALS})
             try:
                 data = self.api("query", query=query)
@@ -617,15 +666,24 @@ class LiveTest(unittest.TestCase):
             print(f"  {panel} [{ref}] {len(series)} series: {shown}", file=sys.stderr)
 
     def test_every_panel_query_has_data_for_one_instance_and_impl(self):
-        results = self.evaluate_all({"instance": self.relay_instance, "impl": IMPLS[0]})
+        rows = {row for row, _, _, _ in queries_of(load_dashboard())}
+        results = self.evaluate_all({"instance": self.relay_instance, "impl": IMPLS[0]}, rows - {BACKBONE_ROW})
         for (panel, ref), series in results.items():
             for s in series:
                 self.assertIn(s["metric"].get("impl", IMPLS[0]), (IMPLS[0],), f"{panel} {ref}")
                 self.assertIn(s["metric"].get("instance", self.relay_instance), (self.relay_instance,),
                               f"{panel} {ref}")
+        # The backbone row compares an ingest relay with an edge: its panels
+        # are checked with just those two selected.
+        selected = "|".join(self.backbone_instances)
+        results = self.evaluate_all({"instance": selected, "impl": IMPLS[0]}, {BACKBONE_ROW})
+        for (panel, ref), series in results.items():
+            for s in series:
+                self.assertIn(s["metric"].get("instance", self.backbone_instances[0]), self.backbone_instances,
+                              f"{panel} {ref}")
 
     def test_template_variables_list_the_running_programs(self):
-        expected = {"instance": {self.relay_instance}, "impl": set(IMPLS)}
+        expected = {"instance": {self.relay_instance, *self.backbone_instances}, "impl": set(IMPLS)}
         for variable in load_dashboard()["templating"]["list"]:
             metric, label = label_values_of(variable)
             values = set(self.api(f"label/{label}/values", **{"match[]": metric}))

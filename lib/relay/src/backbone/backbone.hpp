@@ -22,7 +22,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "backbone/nats_client.hpp"
+#include "tickrelay/relay/nats_client.hpp"
 #include "tickrelay/fanout/frame.hpp"
 #include "tickrelay/observe/histogram.hpp"
 #include "tickrelay/relay/config.hpp"

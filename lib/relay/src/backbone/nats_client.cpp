@@ -1,4 +1,4 @@
-#include "backbone/nats_client.hpp"
+#include "tickrelay/relay/nats_client.hpp"
 
 #include <nats/nats.h>
 #include <boost/asio/post.hpp>
