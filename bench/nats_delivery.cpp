@@ -22,6 +22,9 @@
 #include <boost/asio/post.hpp>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
 #include <string>
@@ -55,6 +58,27 @@ int publish(const std::string& url, std::uint64_t messages, double rate, std::si
   natsConnection_FlushTimeout(nc, 10000);
   natsConnection_Destroy(nc);
   return 0;
+}
+
+// CPU seconds of this process's main thread and of all its other threads
+// together (/proc/self/task/*/stat: utime + stime).
+std::pair<double, double> thread_cpu() {
+  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  double main_thread = 0;
+  double others = 0;
+  const std::string self = std::to_string(getpid());
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream in(entry.path() / "stat");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::istringstream fields(text.substr(text.rfind(')') + 2));
+    std::string field;
+    double ticks = 0;
+    for (int i = 3; i <= 15 && fields >> field; ++i) {
+      if (i == 14 || i == 15) ticks += std::stod(field);
+    }
+    (entry.path().filename() == self ? main_thread : others) += ticks / tick;
+  }
+  return {main_thread, others};
 }
 
 struct Tally {
@@ -128,6 +152,7 @@ int main(int argc, char** argv) {
 
   rusage before{};
   getrusage(RUSAGE_SELF, &before);
+  const auto threads_before = thread_cpu();
   const pid_t child = fork();
   if (child == 0) {
     pin(publisher_cpu);
@@ -153,16 +178,21 @@ int main(int argc, char** argv) {
   const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   rusage after{};
   getrusage(RUSAGE_SELF, &after);
+  const auto threads_after = thread_cpu();
   waitpid(child, nullptr, 0);
   auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
   const double cpu_s = seconds(after.ru_utime) - seconds(before.ru_utime) + seconds(after.ru_stime) -
                        seconds(before.ru_stime);
   std::printf(
       "mode=%s messages=%llu received=%llu lost=%llu elapsed_s=%.2f cpu_s=%.3f cpu_us_per_msg=%.3f "
-      "voluntary_switches=%ld involuntary_switches=%ld\n",
+      "main_thread_cpu_s=%.2f other_threads_cpu_s=%.2f threads=%zu voluntary_switches=%ld involuntary_switches=%ld\n",
       mode.c_str(), static_cast<unsigned long long>(messages), static_cast<unsigned long long>(tally.received),
       static_cast<unsigned long long>(messages - std::min(messages, tally.received)), elapsed, cpu_s,
-      tally.received ? cpu_s * 1e6 / static_cast<double>(tally.received) : 0.0, after.ru_nvcsw - before.ru_nvcsw,
+      tally.received ? cpu_s * 1e6 / static_cast<double>(tally.received) : 0.0,
+      threads_after.first - threads_before.first, threads_after.second - threads_before.second,
+      static_cast<std::size_t>(std::distance(std::filesystem::directory_iterator("/proc/self/task"),
+                                             std::filesystem::directory_iterator{})),
+      after.ru_nvcsw - before.ru_nvcsw,
       after.ru_nivcsw - before.ru_nivcsw);
   if (client) client->stop();
   if (sub) natsSubscription_Destroy(sub);
