@@ -134,7 +134,7 @@ int main(int argc, char** argv) {
   natsSubscription* sub = nullptr;
   HandoffState state{&ioc, &tally};
   if (mode == "loop") {
-    tickrelay::backbone::NatsOptions options;
+    tickrelay::config::NatsConfig options;
     options.urls = {url};
     client = std::make_unique<tickrelay::backbone::NatsClient>(ioc, options, *log);
     client->start();

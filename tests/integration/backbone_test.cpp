@@ -93,10 +93,7 @@ std::string backbone_yaml(const std::string& urls, const std::string& name, bool
 const std::vector<std::string> kStreams = {"btcusdt@aggTrade", "ethusdt@aggTrade", "btcusdt@kline_1m"};
 
 std::string edge_upstream() {
-  std::string yaml = "upstreams:\n  - name: backbone\n    type: nats\n    product: usdm-futures\n"
-                     "    time_unit: microsecond\n    streams: [";
-  for (std::size_t i = 0; i < kStreams.size(); ++i) yaml += (i ? ", \"" : "\"") + kStreams[i] + "\"";
-  return yaml + "]\n";
+  return upstream_yaml("backbone", "type: nats\nproduct: usdm-futures\ntime_unit: microsecond", kStreams);
 }
 
 // The shipped deploy/haproxy/haproxy.cfg with this test's addresses: the

@@ -12,7 +12,6 @@
 #include <limits>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include "fanout_clients.hpp"
 #include "process_runner.hpp"
@@ -37,14 +36,7 @@ const json::object& event_of(const json::value& v) {
 // same product and streams; `extra` lines go under the entry.
 std::string relay_upstream(const std::string& url, const std::string& product, const std::vector<std::string>& streams,
                            const std::string& extra = "") {
-  std::string yaml = "upstreams:\n  - name: relay-a\n    url: " + url + "\n    product: " + product +
-                     "\n    streams: [";
-  for (std::size_t i = 0; i < streams.size(); ++i) yaml += (i ? ", \"" : "\"") + streams[i] + "\"";
-  yaml += "]\n";
-  std::istringstream lines(extra);
-  std::string line;
-  while (std::getline(lines, line)) yaml += "    " + line + "\n";
-  return yaml;
+  return upstream_yaml("relay-a", "url: " + url + "\nproduct: " + product, streams, extra);
 }
 
 std::string plain_url(const Relay& relay) { return "ws://127.0.0.1:" + std::to_string(relay.client_port); }

@@ -79,16 +79,25 @@ std::string relay_yaml(const std::string& upstreams, unsigned short client_port,
   return yaml;
 }
 
-std::string sim_upstream(const Sim& sim, const std::vector<std::string>& streams, const std::string& extra,
-                         const std::string& name) {
-  std::string yaml = "upstreams:\n  - name: " + name + "\n    url: " + sim.url() +
-                     "\n    product: usdm-futures\n    time_unit: microsecond\n    streams: [";
+std::string upstream_yaml(const std::string& name, const std::string& settings,
+                          const std::vector<std::string>& streams, const std::string& extra) {
+  std::string yaml = "upstreams:\n  - name: " + name + "\n";
+  auto lines = [&](const std::string& text) {
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) yaml += "    " + line + "\n";
+  };
+  lines(settings);
+  yaml += "    streams: [";
   for (std::size_t i = 0; i < streams.size(); ++i) yaml += (i ? ", \"" : "\"") + streams[i] + "\"";
   yaml += "]\n";
-  std::istringstream lines(extra);
-  std::string line;
-  while (std::getline(lines, line)) yaml += "    " + line + "\n";
+  lines(extra);
   return yaml;
+}
+
+std::string sim_upstream(const Sim& sim, const std::vector<std::string>& streams, const std::string& extra,
+                         const std::string& name) {
+  return upstream_yaml(name, "url: " + sim.url() + "\nproduct: usdm-futures\ntime_unit: microsecond", streams, extra);
 }
 
 Relay start_relay(const TempDir& dir, const std::string& upstreams, const std::string& server_extra, bool wait_healthy,

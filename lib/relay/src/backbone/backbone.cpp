@@ -20,16 +20,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-NatsOptions nats_options(const config::NatsConfig& config) {
-  NatsOptions o;
-  o.urls = config.urls;
-  o.name = config.name;
-  o.connect_timeout_seconds = config.connect_timeout_seconds;
-  o.reconnect_wait_seconds = config.reconnect_wait_seconds;
-  o.max_buffered_bytes = config.max_buffered_bytes;
-  return o;
-}
-
 // How often the round trip to the server is measured.
 constexpr auto kRttInterval = std::chrono::seconds(2);
 
@@ -43,7 +33,7 @@ Backbone::Backbone(net::io_context& ioc, const config::NatsConfig& config, fanou
       relay_counters_(counters),
       log_(log),
       replay_(std::move(replay)),
-      client_(ioc, nats_options(config), log),
+      client_(ioc, config, log),
       source_subject_(source_subject(config.subject_prefix, config.name)),
       edge_ingest_(router, counters),
       sweep_timer_(ioc),

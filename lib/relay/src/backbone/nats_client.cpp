@@ -190,6 +190,11 @@ void check(natsStatus status, const char* what) {
 
 int to_ms(double seconds) { return static_cast<int>(std::max(1.0, seconds * 1000)); }
 
+// A server that stops answering pings is left after kPingInterval x
+// kMaxPingsOut.
+constexpr double kPingIntervalSeconds = 2;
+constexpr int kMaxPingsOut = 2;
+
 }  // namespace
 
 struct NatsClient::Subscription {
@@ -198,8 +203,8 @@ struct NatsClient::Subscription {
   MessageHandler handler;
 };
 
-NatsClient::NatsClient(net::io_context& ioc, NatsOptions options, spdlog::logger& log)
-    : ioc_(ioc), options_(std::move(options)), log_(log), adapter_(std::make_shared<Adapter>(ioc)) {
+NatsClient::NatsClient(net::io_context& ioc, config::NatsConfig config, spdlog::logger& log)
+    : ioc_(ioc), config_(std::move(config)), log_(log), adapter_(std::make_shared<Adapter>(ioc)) {
   adapter_->client = this;
 }
 
@@ -211,16 +216,16 @@ void NatsClient::start() {
   check(natsOptions_Create(&opts), "options");
   std::unique_ptr<natsOptions, void (*)(natsOptions*)> owned(opts, natsOptions_Destroy);
   std::vector<const char*> urls;
-  for (const auto& url : options_.urls) urls.push_back(url.c_str());
+  for (const auto& url : config_.urls) urls.push_back(url.c_str());
   check(natsOptions_SetServers(opts, urls.data(), static_cast<int>(urls.size())), "servers");
   check(natsOptions_SetNoRandomize(opts, true), "server order");
-  if (!options_.name.empty()) check(natsOptions_SetName(opts, options_.name.c_str()), "name");
-  check(natsOptions_SetTimeout(opts, to_ms(options_.connect_timeout_seconds)), "connect timeout");
+  if (!config_.name.empty()) check(natsOptions_SetName(opts, config_.name.c_str()), "name");
+  check(natsOptions_SetTimeout(opts, to_ms(config_.connect_timeout_seconds)), "connect timeout");
   check(natsOptions_SetMaxReconnect(opts, -1), "reconnects");
-  check(natsOptions_SetReconnectWait(opts, to_ms(options_.reconnect_wait_seconds)), "reconnect wait");
-  check(natsOptions_SetPingInterval(opts, to_ms(options_.ping_interval_seconds)), "ping interval");
-  check(natsOptions_SetMaxPingsOut(opts, options_.max_pings_out), "pings out");
-  check(natsOptions_SetReconnectBufSize(opts, static_cast<int>(std::min<std::size_t>(options_.max_buffered_bytes,
+  check(natsOptions_SetReconnectWait(opts, to_ms(config_.reconnect_wait_seconds)), "reconnect wait");
+  check(natsOptions_SetPingInterval(opts, to_ms(kPingIntervalSeconds)), "ping interval");
+  check(natsOptions_SetMaxPingsOut(opts, kMaxPingsOut), "pings out");
+  check(natsOptions_SetReconnectBufSize(opts, static_cast<int>(std::min<std::size_t>(config_.max_buffered_bytes,
                                                                                      1 << 30))),
         "reconnect buffer");
   check(natsOptions_SetRetryOnFailedConnect(opts, true, on_connected, adapter_.get()), "retry");
@@ -236,7 +241,7 @@ void NatsClient::start() {
   // Attached already when connected: the attach ran on this thread.
   if (status == NATS_OK) set_connected(true);
   log_.info("backbone {} urls={} name={}", status == NATS_OK ? "connected" : "connecting in the background",
-            fmt::join(options_.urls, ","), options_.name);
+            fmt::join(config_.urls, ","), config_.name);
 }
 
 void NatsClient::stop() {
@@ -278,7 +283,7 @@ bool NatsClient::publish(const std::string& subject, const std::string& reply, s
   auto* nc = static_cast<natsConnection*>(nc_);
   if (nc == nullptr) return false;
   const auto buffered = natsConnection_Buffered(nc);
-  if (buffered < 0 || static_cast<std::size_t>(buffered) > options_.max_buffered_bytes) return false;
+  if (buffered < 0 || static_cast<std::size_t>(buffered) > config_.max_buffered_bytes) return false;
   const auto status =
       reply.empty()
           ? natsConnection_Publish(nc, subject.c_str(), data.data(), static_cast<int>(data.size()))

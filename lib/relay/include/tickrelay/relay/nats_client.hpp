@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tickrelay/relay/config.hpp"
 #include "tickrelay/wire/asio.hpp"
 
 namespace spdlog {
@@ -26,19 +27,6 @@ class logger;
 }
 
 namespace tickrelay::backbone {
-
-struct NatsOptions {
-  std::vector<std::string> urls;  // nats://host:port, tried in order
-  std::string name;               // shown by the server's monitoring (connz)
-  double connect_timeout_seconds = 2;
-  double reconnect_wait_seconds = 0.25;
-  // A server that stops answering pings is left after this many seconds.
-  double ping_interval_seconds = 2;
-  int max_pings_out = 2;
-  // Output buffered for a server that reads too slowly (or while
-  // reconnecting) is bounded: past this, publishes are refused and counted.
-  std::size_t max_buffered_bytes = 64 << 20;
-};
 
 class NatsClient {
  public:
@@ -48,7 +36,8 @@ class NatsClient {
       std::function<void(std::string_view subject, std::string_view reply, const char* data, std::size_t size)>;
   using SubscriptionId = std::uint64_t;  // 0: none
 
-  NatsClient(net::io_context& ioc, NatsOptions options, spdlog::logger& log);
+  // urls, name, timeouts and the output bound come from `config`.
+  NatsClient(net::io_context& ioc, config::NatsConfig config, spdlog::logger& log);
   ~NatsClient();
   NatsClient(const NatsClient&) = delete;
   NatsClient& operator=(const NatsClient&) = delete;
@@ -88,7 +77,7 @@ class NatsClient {
   void set_connected(bool connected);
 
   net::io_context& ioc_;
-  NatsOptions options_;
+  config::NatsConfig config_;
   spdlog::logger& log_;
   std::shared_ptr<Adapter> adapter_;
   void* nc_ = nullptr;  // natsConnection*
