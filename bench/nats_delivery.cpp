@@ -17,6 +17,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <boost/asio/post.hpp>
@@ -25,8 +27,6 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <spdlog/sinks/null_sink.h>
-#include <spdlog/spdlog.h>
 #include <string>
 #include <thread>
 
@@ -100,7 +100,8 @@ void on_async_message(natsConnection*, natsSubscription*, natsMsg* msg, void* cl
   auto* state = static_cast<HandoffState*>(closure);
   std::string copy(natsMsg_GetData(msg), static_cast<std::size_t>(natsMsg_GetDataLength(msg)));
   natsMsg_Destroy(msg);
-  boost::asio::post(*state->ioc, [tally = state->tally, copy = std::move(copy)] { tally->add(copy.data(), copy.size()); });
+  boost::asio::post(*state->ioc,
+                    [tally = state->tally, copy = std::move(copy)] { tally->add(copy.data(), copy.size()); });
 }
 
 }  // namespace
@@ -138,9 +139,8 @@ int main(int argc, char** argv) {
     options.urls = {url};
     client = std::make_unique<tickrelay::backbone::NatsClient>(ioc, options, *log);
     client->start();
-    client->subscribe("bench.delivery", [&](std::string_view, std::string_view, const char* data, std::size_t n) {
-      tally.add(data, n);
-    });
+    client->subscribe("bench.delivery",
+                      [&](std::string_view, std::string_view, const char* data, std::size_t n) { tally.add(data, n); });
   } else {
     if (natsConnection_ConnectTo(&nc, url.c_str()) != NATS_OK) return 1;
     natsConnection_Subscribe(&sub, nc, "bench.delivery", on_async_message, &state);
@@ -190,10 +190,9 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(messages - std::min(messages, tally.received)), elapsed, cpu_s,
       tally.received ? cpu_s * 1e6 / static_cast<double>(tally.received) : 0.0,
       threads_after.first - threads_before.first, threads_after.second - threads_before.second,
-      static_cast<std::size_t>(std::distance(std::filesystem::directory_iterator("/proc/self/task"),
-                                             std::filesystem::directory_iterator{})),
-      after.ru_nvcsw - before.ru_nvcsw,
-      after.ru_nivcsw - before.ru_nivcsw);
+      static_cast<std::size_t>(
+          std::distance(std::filesystem::directory_iterator("/proc/self/task"), std::filesystem::directory_iterator{})),
+      after.ru_nvcsw - before.ru_nvcsw, after.ru_nivcsw - before.ru_nivcsw);
   if (client) client->stop();
   if (sub) natsSubscription_Destroy(sub);
   if (nc) natsConnection_Destroy(nc);

@@ -44,10 +44,11 @@ std::vector<NatsNode> start_nats_cluster(std::size_t count = 3) {
       if (j == i) continue;
       routes += (routes.empty() ? "" : ",") + std::string("nats://127.0.0.1:") + std::to_string(nodes[j].cluster_port);
     }
-    nodes[i].process = std::make_unique<ChildProcess>(std::vector<std::string>{
-        "/usr/sbin/nats-server", "-a", "127.0.0.1", "-p", std::to_string(nodes[i].port), "-m",
-        std::to_string(nodes[i].monitor_port), "-n", "nats-" + std::to_string(i), "--cluster_name", "tickrelay",
-        "--cluster", "nats://127.0.0.1:" + std::to_string(nodes[i].cluster_port), "--routes", routes});
+    nodes[i].process = std::make_unique<ChildProcess>(
+        std::vector<std::string>{"/usr/sbin/nats-server", "-a", "127.0.0.1", "-p", std::to_string(nodes[i].port), "-m",
+                                 std::to_string(nodes[i].monitor_port), "-n", "nats-" + std::to_string(i),
+                                 "--cluster_name", "tickrelay", "--cluster",
+                                 "nats://127.0.0.1:" + std::to_string(nodes[i].cluster_port), "--routes", routes});
   }
   for (auto& n : nodes) {
     const bool routed = eventually([&] {
@@ -108,7 +109,8 @@ std::string haproxy_config(unsigned short port, unsigned short stats_port, const
   static const std::regex kServer(R"(^\s*server\s+\S+\s+\S+(.*)$)");
   while (std::getline(in, line)) {
     const auto first = line.find_first_not_of(" \t");
-    const std::string_view text = first == std::string::npos ? std::string_view{} : std::string_view(line).substr(first);
+    const std::string_view text = first == std::string::npos ? std::string_view{}
+                                                             : std::string_view(line).substr(first);
     if (text.starts_with("user ") || text.starts_with("group ") || text.starts_with("stats socket") ||
         text.starts_with("log ") || text.starts_with("option httplog"))
       continue;
@@ -168,7 +170,8 @@ class BackboneTest : public ::testing::Test {
     ASSERT_TRUE(eventually([&] {
       const auto [status, body] = http_get(stats, "/stats;csv");
       return status == 200 && std::count(body.begin(), body.end(), '\n') > 0 &&
-             std::regex_search(body, std::regex("edge-0,.*,UP,")) && std::regex_search(body, std::regex("edge-1,.*,UP,"));
+             std::regex_search(body, std::regex("edge-0,.*,UP,")) &&
+             std::regex_search(body, std::regex("edge-1,.*,UP,"));
     })) << haproxy_->output();
   }
 
@@ -290,9 +293,8 @@ TEST_F(BackboneTest, AnEdgeSubscribesOnlyToWhatItsClientsWant) {
     EXPECT_EQ(edge_a_.metric("tickrelay_backbone_subscriptions"), 1);
   }
   // The last client left: after the grace period the subject goes.
-  EXPECT_TRUE(eventually([&] {
-    return !has_subject(subscriptions_of(nats_[0], "edge-a"), "tickrelay.usdm.btcusdt.aggTrade");
-  }));
+  EXPECT_TRUE(eventually(
+      [&] { return !has_subject(subscriptions_of(nats_[0], "edge-a"), "tickrelay.usdm.btcusdt.aggTrade"); }));
   EXPECT_EQ(edge_a_.metric("tickrelay_backbone_subscriptions"), 0);
 }
 
@@ -317,8 +319,7 @@ TEST_F(BackboneTest, AFirstSubscriberGetsTheLatestValueWhileNothingIsPublished) 
   sim_.process->signal(SIGCONT);
   ASSERT_TRUE(m) << "no latest value";
   EXPECT_NE(m->find("\"e\":\"kline\""), std::string::npos) << *m;
-  EXPECT_EQ(published_after, published)
-      << "the value came from a published event, not from the request";
+  EXPECT_EQ(published_after, published) << "the value came from a published event, not from the request";
   EXPECT_GE(edge_b_.metric("tickrelay_backbone_last_value_requests_total"), 1);
   EXPECT_GE(ingest_a_.metric("tickrelay_backbone_last_value_answers_total") +
                 ingest_b_.metric("tickrelay_backbone_last_value_answers_total"),

@@ -79,8 +79,8 @@ std::string relay_yaml(const std::string& upstreams, unsigned short client_port,
   return yaml;
 }
 
-std::string upstream_yaml(const std::string& name, const std::string& settings,
-                          const std::vector<std::string>& streams, const std::string& extra) {
+std::string upstream_yaml(const std::string& name, const std::string& settings, const std::vector<std::string>& streams,
+                          const std::string& extra) {
   std::string yaml = "upstreams:\n  - name: " + name + "\n";
   auto lines = [&](const std::string& text) {
     std::istringstream in(text);

@@ -41,8 +41,8 @@ std::string relay_yaml(const std::string& upstreams, unsigned short client_port,
 
 // An `upstreams:` section of one entry: `settings` (lines such as
 // "url: ws://...\nproduct: spot"), then the streams, then the `extra` lines.
-std::string upstream_yaml(const std::string& name, const std::string& settings,
-                          const std::vector<std::string>& streams, const std::string& extra = "");
+std::string upstream_yaml(const std::string& name, const std::string& settings, const std::vector<std::string>& streams,
+                          const std::string& extra = "");
 
 // One upstream entry for the simulator, USD-M paths, microsecond times.
 std::string sim_upstream(const Sim& sim, const std::vector<std::string>& streams, const std::string& extra = "",

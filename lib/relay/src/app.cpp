@@ -152,9 +152,8 @@ void App::start() {
 void App::apply(const config::Config& next) {
   // What can fail comes first: the upstreams' new links and routes, then the
   // listeners; if either throws, nothing else changed.
-  const bool has_edge = std::any_of(next.upstreams.begin(), next.upstreams.end(), [](const auto& up) {
-    return up.type == config::UpstreamType::nats;
-  });
+  const bool has_edge = std::any_of(next.upstreams.begin(), next.upstreams.end(),
+                                    [](const auto& up) { return up.type == config::UpstreamType::nats; });
   if (has_edge && !backbone_)
     throw std::runtime_error("upstreams of type nats need the backbone, which is read at start: restart the relay");
   if (!same_backbone(next.backbone.nats, config_.backbone.nats))

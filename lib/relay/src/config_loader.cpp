@@ -183,9 +183,9 @@ UpstreamConfig read_upstream(const Reader& r, const YAML::Node& node, const std:
     if (!node["product"]) r.fail(node, key + ".product", "required for an upstream of type nats");
   } else {
     r.check_keys(node, key,
-                 {"name", "type", "url", "product", "streams", "symbols", "symbols_file",
-                  "max_streams_per_connection", "time_unit", "tls", "reconnect", "max_connection_age",
-                  "stall_timeout", "connect_timeout", "connection_rate", "message_rate", "max_message_bytes"});
+                 {"name", "type", "url", "product", "streams", "symbols", "symbols_file", "max_streams_per_connection",
+                  "time_unit", "tls", "reconnect", "max_connection_age", "stall_timeout", "connect_timeout",
+                  "connection_rate", "message_rate", "max_message_bytes"});
   }
   if (!node["name"]) r.fail(node, key + ".name", "required");
   up.name = r.string(node["name"], key + ".name");
@@ -348,8 +348,8 @@ BackboneConfig read_backbone(const Reader& r, const YAML::Node& node) {
   if (const auto& v = n["subject_prefix"]) {
     nats.subject_prefix = r.string(v, key + ".subject_prefix");
     // One or more subject tokens: no wildcards, spaces or empty tokens.
-    bool ok = !nats.subject_prefix.empty() && nats.subject_prefix.front() != '.' &&
-              nats.subject_prefix.back() != '.' && nats.subject_prefix.find("..") == std::string::npos;
+    bool ok = !nats.subject_prefix.empty() && nats.subject_prefix.front() != '.' && nats.subject_prefix.back() != '.' &&
+              nats.subject_prefix.find("..") == std::string::npos;
     for (const char c : nats.subject_prefix)
       ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.');
     if (!ok) r.fail(v, key + ".subject_prefix", "use letters, digits, '-', '_' and '.' between tokens");

@@ -2,11 +2,11 @@
 
 #include <prometheus/gauge.h>
 
+#include "backbone/backbone.hpp"
 #include "tickrelay/fanout/router.hpp"
 #include "tickrelay/observe/build_info.hpp"
 #include "tickrelay/observe/family_builder.hpp"
 #include "tickrelay/observe/process_stats.hpp"
-#include "backbone/backbone.hpp"
 #include "upstream/upstream_pool.hpp"
 
 namespace tickrelay::relay {
@@ -182,8 +182,8 @@ std::vector<prometheus::MetricFamily> MetricsExporter::Collect() const {
   counter("tickrelay_backbone_received_messages_total", "Messages received from the backbone (edge).", b.received);
   counter("tickrelay_backbone_duplicates_total",
           "Backbone messages already delivered through another ingest relay; dropped.", b.duplicates);
-  counter("tickrelay_backbone_last_value_requests_total", "Latest-value requests sent when a stream got its first client.",
-          b.last_value_requests);
+  counter("tickrelay_backbone_last_value_requests_total",
+          "Latest-value requests sent when a stream got its first client.", b.last_value_requests);
   counter("tickrelay_backbone_last_value_answers_total", "Latest-value requests answered (ingest).",
           b.last_value_answers);
   gauge("tickrelay_backbone_subscriptions", "Stream subjects subscribed on the backbone (edge).",

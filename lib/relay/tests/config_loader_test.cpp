@@ -728,13 +728,15 @@ backbone:
 TEST(ConfigLoaderBackbone, MistakesNameTheKeyAndLine) {
   expect_error("upstreams:\n  - name: b\n    type: nats\n    product: spot\n    streams: [\"btcusdt@trade\"]\n", 3,
                "upstreams[0].type", "needs backbone.nats.urls");
-  expect_error("upstreams:\n  - name: b\n    type: nats\n    url: ws://x:1\n    product: spot\n"
-               "    streams: [\"btcusdt@trade\"]\nbackbone:\n  nats: { urls: [\"nats://a:1\"] }\n",
-               4, "upstreams[0].url", "unknown key");
-  expect_error("upstreams:\n  - name: b\n    type: nats\n    streams: [\"btcusdt@trade\"]\n", 2,
-               "upstreams[0].product", "required for an upstream of type nats");
+  expect_error(
+      "upstreams:\n  - name: b\n    type: nats\n    url: ws://x:1\n    product: spot\n"
+      "    streams: [\"btcusdt@trade\"]\nbackbone:\n  nats: { urls: [\"nats://a:1\"] }\n",
+      4, "upstreams[0].url", "unknown key");
+  expect_error("upstreams:\n  - name: b\n    type: nats\n    streams: [\"btcusdt@trade\"]\n", 2, "upstreams[0].product",
+               "required for an upstream of type nats");
   expect_error("upstreams:\n  - name: b\n    type: kafka\n", 3, "upstreams[0].type", "expected binance or nats");
-  const std::string up = "upstreams:\n  - name: u\n    url: wss://fstream.binance.com\n    streams: [\"btcusdt@trade\"]\n";
+  const std::string up =
+      "upstreams:\n  - name: u\n    url: wss://fstream.binance.com\n    streams: [\"btcusdt@trade\"]\n";
   expect_error(up + "backbone:\n  nats:\n    urls: [\"http://a:1\"]\n", 7, "backbone.nats.urls[0]",
                "expected nats://HOST:PORT");
   expect_error(up + "backbone:\n  nats:\n    urls: [\"nats://a\"]\n", 7, "backbone.nats.urls[0]", "nats://HOST:PORT");

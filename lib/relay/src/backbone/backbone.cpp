@@ -48,7 +48,7 @@ void Backbone::start() {
   inbox_ = client_.new_inbox();
   // Answers to our last-value requests come back like events.
   client_.subscribe(inbox_ + ".last", [this](std::string_view, std::string_view reply, const char* data,
-                                              std::size_t size) { on_message(reply, data, size); });
+                                             std::size_t size) { on_message(reply, data, size); });
   client_.subscribe(inbox_ + ".rtt", [this](std::string_view, std::string_view, const char* data, std::size_t size) {
     std::int64_t sent = 0;
     if (std::from_chars(data, data + size, sent).ec != std::errc{}) return;
@@ -139,8 +139,7 @@ std::vector<fanout::StreamId> Backbone::apply_edge(const std::vector<config::Ups
     if (it->second.subscription != 0) client_.unsubscribe(it->second.subscription);
     router_.retire_stream(it->first);
     retired.push_back(it->first);
-    if (const auto other = edge_ingest_.other_form(it->first);
-        other != fanout::kNoStream && router_.carried(other)) {
+    if (const auto other = edge_ingest_.other_form(it->first); other != fanout::kNoStream && router_.carried(other)) {
       router_.retire_stream(other);
       retired.push_back(other);
     }
@@ -150,8 +149,9 @@ std::vector<fanout::StreamId> Backbone::apply_edge(const std::vector<config::Ups
 }
 
 fanout::StreamId Backbone::client_form(fanout::StreamId stream, std::string_view prefix, bool microsecond) {
-  const auto form = edge_ingest_.client_form(
-      stream, prefix, microsecond ? upstream::TimeUnit::microsecond : upstream::TimeUnit::millisecond);
+  const auto form = edge_ingest_.client_form(stream, prefix,
+                                             microsecond ? upstream::TimeUnit::microsecond
+                                                         : upstream::TimeUnit::millisecond);
   if (form != fanout::kSilentStream) want(stream);
   return form;
 }
@@ -162,10 +162,8 @@ void Backbone::want(fanout::StreamId stream) {
   auto& s = it->second;
   s.idle_since = Clock::time_point::max();
   if (s.subscription != 0) return;
-  s.subscription = client_.subscribe(
-      s.subject, [this](std::string_view, std::string_view reply, const char* data, std::size_t size) {
-        on_message(reply, data, size);
-      });
+  s.subscription = client_.subscribe(s.subject, [this](std::string_view, std::string_view reply, const char* data,
+                                                       std::size_t size) { on_message(reply, data, size); });
   if (s.subscription == 0) return;
   log_.debug("backbone subscribed subject={}", s.subject);
   if (router_.replays(stream) && !router_.last_value(stream)) {
@@ -197,8 +195,8 @@ std::uint64_t Backbone::source_id(std::string_view reply, Clock::time_point now)
 }
 
 std::size_t Backbone::subscriptions() const {
-  return static_cast<std::size_t>(std::count_if(
-      edge_.begin(), edge_.end(), [](const auto& entry) { return entry.second.subscription != 0; }));
+  return static_cast<std::size_t>(
+      std::count_if(edge_.begin(), edge_.end(), [](const auto& entry) { return entry.second.subscription != 0; }));
 }
 
 void Backbone::sweep() {
@@ -229,8 +227,8 @@ void Backbone::sweep() {
     log_.info("backbone source went silent source={}", it->first.empty() ? "(none)" : it->first);
     it = sources_.erase(it);
   }
-  const auto interval = std::clamp<Clock::duration>(
-      std::min(grace, timeout) / 2, std::chrono::milliseconds(50), std::chrono::seconds(1));
+  const auto interval = std::clamp<Clock::duration>(std::min(grace, timeout) / 2, std::chrono::milliseconds(50),
+                                                    std::chrono::seconds(1));
   sweep_timer_.expires_after(interval);
   sweep_timer_.async_wait([this](error_code ec) {
     if (!ec) sweep();

@@ -22,10 +22,10 @@
 #include <unordered_map>
 #include <vector>
 
-#include "tickrelay/relay/nats_client.hpp"
 #include "tickrelay/fanout/frame.hpp"
 #include "tickrelay/observe/histogram.hpp"
 #include "tickrelay/relay/config.hpp"
+#include "tickrelay/relay/nats_client.hpp"
 #include "tickrelay/wire/asio.hpp"
 #include "upstream/ingest.hpp"
 

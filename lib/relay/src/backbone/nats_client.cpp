@@ -1,11 +1,11 @@
 #include "tickrelay/relay/nats_client.hpp"
 
 #include <nats/nats.h>
-#include <boost/asio/post.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
 #include <poll.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -225,8 +225,8 @@ void NatsClient::start() {
   check(natsOptions_SetReconnectWait(opts, to_ms(config_.reconnect_wait_seconds)), "reconnect wait");
   check(natsOptions_SetPingInterval(opts, to_ms(kPingIntervalSeconds)), "ping interval");
   check(natsOptions_SetMaxPingsOut(opts, kMaxPingsOut), "pings out");
-  check(natsOptions_SetReconnectBufSize(opts, static_cast<int>(std::min<std::size_t>(config_.max_buffered_bytes,
-                                                                                     1 << 30))),
+  check(natsOptions_SetReconnectBufSize(opts,
+                                        static_cast<int>(std::min<std::size_t>(config_.max_buffered_bytes, 1 << 30))),
         "reconnect buffer");
   check(natsOptions_SetRetryOnFailedConnect(opts, true, on_connected, adapter_.get()), "retry");
   check(natsOptions_SetDisconnectedCB(opts, on_disconnected, adapter_.get()), "disconnected callback");
@@ -284,10 +284,10 @@ bool NatsClient::publish(const std::string& subject, const std::string& reply, s
   if (nc == nullptr) return false;
   const auto buffered = natsConnection_Buffered(nc);
   if (buffered < 0 || static_cast<std::size_t>(buffered) > config_.max_buffered_bytes) return false;
-  const auto status =
-      reply.empty()
-          ? natsConnection_Publish(nc, subject.c_str(), data.data(), static_cast<int>(data.size()))
-          : natsConnection_PublishRequest(nc, subject.c_str(), reply.c_str(), data.data(), static_cast<int>(data.size()));
+  const auto status = reply.empty()
+                          ? natsConnection_Publish(nc, subject.c_str(), data.data(), static_cast<int>(data.size()))
+                          : natsConnection_PublishRequest(nc, subject.c_str(), reply.c_str(), data.data(),
+                                                          static_cast<int>(data.size()));
   return status == NATS_OK;
 }
 

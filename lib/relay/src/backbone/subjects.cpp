@@ -6,9 +6,7 @@ namespace tickrelay::backbone {
 
 namespace {
 
-bool token_char(char c) {
-  return std::isgraph(static_cast<unsigned char>(c)) != 0 && c != '.' && c != '*' && c != '>';
-}
+bool token_char(char c) { return std::isgraph(static_cast<unsigned char>(c)) != 0 && c != '.' && c != '*' && c != '>'; }
 
 std::string stream_subject(std::string_view prefix, std::string_view kind, config::Product product,
                            std::string_view stream) {

@@ -13,7 +13,8 @@ TEST(Subjects, StreamTokensFollowTheProduct) {
   EXPECT_EQ(event_subject("md.eu", Product::coinm_futures, "!bookTicker"), "md.eu.coinm.!bookTicker");
   EXPECT_EQ(event_subject("tickrelay", Product::spot, "!miniTicker@arr"), "tickrelay.spot.!miniTicker.arr");
   // Kline intervals differ by case only (1m, 1M): subjects keep it.
-  EXPECT_NE(event_subject("t", Product::spot, "btcusdt@kline_1m"), event_subject("t", Product::spot, "btcusdt@kline_1M"));
+  EXPECT_NE(event_subject("t", Product::spot, "btcusdt@kline_1m"),
+            event_subject("t", Product::spot, "btcusdt@kline_1M"));
 }
 
 TEST(Subjects, LastValueSubjectsAreApartFromEvents) {
