@@ -5,8 +5,13 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/json.hpp>
 #include <fstream>
+#include <istream>
 #include <regex>
 #include <sstream>
 #include <thread>
@@ -324,6 +329,71 @@ TEST_F(BackboneTest, AFirstSubscriberGetsTheLatestValueWhileNothingIsPublished) 
   EXPECT_GE(ingest_a_.metric("tickrelay_backbone_last_value_answers_total") +
                 ingest_b_.metric("tickrelay_backbone_last_value_answers_total"),
             1);
+}
+
+}  // namespace
+}  // namespace tickrelay::test
+
+namespace tickrelay::test {
+namespace {
+
+// A rogue publisher on the backbone, speaking NATS' text protocol itself:
+// what it sends on a stream's subject is an upstream message like any other.
+class RawNatsPublisher {
+ public:
+  explicit RawNatsPublisher(unsigned short port) : socket_(ioc_) {
+    socket_.connect({boost::asio::ip::make_address("127.0.0.1"), port});
+    send("CONNECT {\"verbose\":false,\"name\":\"rogue\"}\r\n");
+  }
+  void publish(const std::string& subject, const std::string& reply, const std::string& payload) {
+    send("PUB " + subject + (reply.empty() ? "" : " " + reply) + " " + std::to_string(payload.size()) + "\r\n" +
+         payload + "\r\n");
+  }
+  // PING answered by PONG: everything before it reached the server.
+  void flush() {
+    send("PING\r\n");
+    boost::asio::streambuf buffer;
+    for (;;) {
+      boost::asio::read_until(socket_, buffer, "\r\n");
+      std::istream in(&buffer);
+      std::string line;
+      std::getline(in, line);
+      if (line.starts_with("PONG")) return;
+    }
+  }
+
+ private:
+  void send(const std::string& text) { boost::asio::write(socket_, boost::asio::buffer(text)); }
+  boost::asio::io_context ioc_;
+  boost::asio::ip::tcp::socket socket_;
+};
+
+TEST_F(BackboneTest, MalformedMessagesAndThousandsOfSourcesOnTheBackboneAreSkippedAndBystandersGetEveryEvent) {
+  FanoutClients bystanders(edge_a_.ws_url("/ws/btcusdt@aggTrade"), 3, "a");
+  ASSERT_TRUE(bystanders.run_until_each_has(300, std::chrono::seconds(60)));
+  RawNatsPublisher rogue(nats_[0].port);
+  const std::vector<std::string> garbage = {
+      "not json",
+      "{\"stream\":\"btcusdt@aggTrade\"",
+      "{\"result\":null,\"id\":1}",
+      "",
+      "{\"stream\":\"btcusdt@aggTrade\",\"data\":{\"e\":\"aggTrade\"},\"data\":{}}",
+      std::string(4096, '['),
+  };
+  // Every message from a source of its own: the edge keeps a bounded list.
+  constexpr int kMessages = 3000;
+  for (int i = 0; i < kMessages; ++i)
+    rogue.publish("tickrelay.usdm.btcusdt.aggTrade", "rogue-" + std::to_string(i), garbage[i % garbage.size()]);
+  rogue.flush();
+  const auto before = bystanders.tallies().front().messages;
+  ASSERT_TRUE(bystanders.run_until_each_has(before + 1000, std::chrono::seconds(60)));
+  expect_every_event(bystanders);
+  // The answer-shaped and empty ones are not events either; all are counted.
+  EXPECT_TRUE(eventually([&] {
+    return edge_a_.metric("tickrelay_upstream_malformed_total") >= kMessages * 4.0 / garbage.size();
+  })) << edge_a_.metric("tickrelay_upstream_malformed_total");
+  EXPECT_EQ(http_get(edge_a_.metrics_port, "/healthz").first, 200);
+  EXPECT_TRUE(edge_a_.process->running());
 }
 
 }  // namespace
