@@ -4,7 +4,7 @@
 #   <systemd unit dir>        tickrelayd.service, tickrelayd.socket,
 #                             tickrelay-load@.service
 #   <sysusers dir>            tickrelay.conf (the service user)
-#   share/tickrelay/          grafana/ and prometheus/ when present
+#   share/tickrelay/          grafana/, prometheus/, haproxy/ and kubernetes/ when present
 #   share/doc/tickrelay/      README.md (deploy/README.md)
 # The configuration and unit directories are absolute: an operator edits
 # /etc/tickrelay whatever the prefix, and systemd only reads its own
@@ -47,4 +47,8 @@ install(SCRIPT ${CMAKE_BINARY_DIR}/install_units.cmake)
 # Someone else's folders: installed when they exist.
 install(DIRECTORY grafana/ DESTINATION ${CMAKE_INSTALL_DATADIR}/tickrelay/grafana OPTIONAL)
 install(DIRECTORY deploy/prometheus/ DESTINATION ${CMAKE_INSTALL_DATADIR}/tickrelay/prometheus OPTIONAL)
+# Scaled out (deploy/README.md, "Beyond one box"): HAProxy in front of edge
+# relays, the Kubernetes manifests.
+install(DIRECTORY deploy/haproxy/ DESTINATION ${CMAKE_INSTALL_DATADIR}/tickrelay/haproxy OPTIONAL)
+install(DIRECTORY deploy/kubernetes/ DESTINATION ${CMAKE_INSTALL_DATADIR}/tickrelay/kubernetes OPTIONAL)
 install(FILES deploy/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})

@@ -116,8 +116,9 @@ class Package(unittest.TestCase):
             expected.add("/usr/bin/tickrelay-load")
         if os.path.isdir(os.path.join(ARGS.source_dir, "grafana")):
             expected.add("/usr/share/tickrelay/grafana/")
-        if os.path.isdir(os.path.join(ARGS.source_dir, "deploy", "prometheus")):
-            expected.add("/usr/share/tickrelay/prometheus/")
+        for folder in ("prometheus", "haproxy", "kubernetes"):
+            if os.path.isdir(os.path.join(ARGS.source_dir, "deploy", folder)):
+                expected.add(f"/usr/share/tickrelay/{folder}/")
         self.assertEqual(expected - paths, set(), listing)
         # Nothing from the build or test tree.
         self.assertEqual([p for p in paths if "test" in p or "/build/" in p], [])
