@@ -34,8 +34,10 @@ import argparse
 import glob
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import unittest
 
 import yaml
@@ -142,6 +144,24 @@ class Manifests(unittest.TestCase):
         config = yaml.safe_load(embedded[0])
         self.assertIsInstance(config, dict, name)
         return config
+
+    def test_every_relay_config_passes_tickrelayd_check_config(self):
+        """The relay itself validates each ConfigMap's tickrelayd.yaml, beside the symbols file it names."""
+        tickrelayd = os.path.join(ARGS.bin_dir or "", "tickrelayd")
+        if not ARGS.bin_dir or not os.access(tickrelayd, os.X_OK):
+            self.skipTest("no --bin-dir with tickrelayd: the configs are checked structurally only")
+        for d in self.kind("Deployment"):
+            embedded = [self.config_map(n)["data"][CONFIG_KEY] for n in self.mounted_config_maps(d)
+                        if self.config_map(n) is not None and CONFIG_KEY in (self.config_map(n).get("data") or {})]
+            with tempfile.TemporaryDirectory(prefix="deploy_manifests.") as folder:
+                path = os.path.join(folder, CONFIG_KEY)
+                with open(path, "w", encoding="utf-8") as f:
+                    f.write(embedded[0])
+                shutil.copy(source_path("config", "usdt-pairs.txt"), folder)
+                result = subprocess.run([tickrelayd, "--check-config", path], capture_output=True, text=True,
+                                        timeout=30)
+                self.assertEqual(result.returncode, 0, "%s: %s%s" % (d["metadata"]["name"], result.stdout,
+                                                                     result.stderr))
 
     def deployments_by_role(self):
         """{'ingest': deployment, 'edge': deployment}, told apart by their configs."""
@@ -405,6 +425,7 @@ def main():
     global ARGS
     parser = argparse.ArgumentParser()
     parser.add_argument("--source-dir", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+    parser.add_argument("--bin-dir", help="where tickrelayd is, to run --check-config on the ConfigMaps' configs")
     ARGS, rest = parser.parse_known_args()
     program = unittest.main(argv=[sys.argv[0]] + rest, exit=False, verbosity=2)
     return 0 if program.result.wasSuccessful() else 1
