@@ -284,6 +284,41 @@ TEST_F(BackboneTest, KillingAnEdgeMovesItsClientsThroughHaproxyToTheOther) {
   EXPECT_TRUE(eventually([&] { return edge_b_.metric("tickrelay_clients_connected") == 8; }));
 }
 
+TEST_F(BackboneTest, AnEdgeStoppedWithSigtermDrainsThroughHaproxyAndNewClientsGoToTheOther) {
+  start_haproxy();
+  std::vector<std::unique_ptr<WsTestClient>> clients;
+  for (int i = 0; i < 8; ++i) {
+    clients.push_back(std::make_unique<WsTestClient>(via_haproxy("/ws/btcusdt@aggTrade")));
+    ASSERT_TRUE(clients.back()->read());
+  }
+  const auto on_a = edge_a_.metric("tickrelay_clients_connected");
+  ASSERT_GT(on_a, 0) << "leastconn put no client on edge-a";
+  // A reload or a stop: the edge refuses new clients at once, and closes
+  // its own with 1001 going away after their queues drain.
+  edge_a_.process->signal(SIGTERM);
+  ASSERT_TRUE(eventually([&] { return !edge_a_.process->running(); }));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  while (std::chrono::steady_clock::now() < deadline) {
+    for (auto& c : clients) {
+      if (!c->closed()) c->read(std::chrono::milliseconds(10));
+    }
+  }
+  std::size_t drained = 0;
+  for (auto& c : clients) {
+    if (!c->closed()) continue;
+    EXPECT_EQ(c->close_code(), 1001) << "a draining edge says goodbye";
+    c = std::make_unique<WsTestClient>(via_haproxy("/ws/btcusdt@aggTrade"));
+    ASSERT_TRUE(c->read()) << "a client of the drained edge could not resume";
+    ++drained;
+  }
+  EXPECT_EQ(drained, static_cast<std::size_t>(on_a));
+  for (int i = 0; i < 8; ++i) {
+    WsTestClient fresh(via_haproxy("/ws/btcusdt@aggTrade"));
+    ASSERT_TRUE(fresh.read()) << "new client " << i;
+  }
+  EXPECT_TRUE(eventually([&] { return edge_b_.metric("tickrelay_clients_connected") == 8; }));
+}
+
 TEST_F(BackboneTest, AnEdgeSubscribesOnlyToWhatItsClientsWant) {
   // Nobody asked yet: no stream subject is subscribed.
   auto subjects = subscriptions_of(nats_[0], "edge-a");
