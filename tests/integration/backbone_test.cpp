@@ -12,6 +12,7 @@
 #include <boost/json.hpp>
 #include <fstream>
 #include <istream>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -196,6 +197,8 @@ class BackboneTest : public ::testing::Test {
     })) << haproxy_->output();
   }
 
+  void stop_an_edge_behind_haproxy(int sig, std::optional<int> close_code);
+
   std::string via_haproxy(const std::string& path) const {
     return "ws://127.0.0.1:" + std::to_string(haproxy_port_) + path;
   }
@@ -263,7 +266,11 @@ TEST_F(BackboneTest, KillingTheNatsNodeOfAnEdgeMovesItToAnotherAndItsGapsAreCoun
             << edge_gaps << "\n";
 }
 
-TEST_F(BackboneTest, KillingAnEdgeMovesItsClientsThroughHaproxyToTheOther) {
+// Eight clients through HAProxy; edge-a gets `sig`. Its clients see their
+// connection end (with `close_code` when given) and connect again, as a
+// Binance client does: each lands on edge-b and resumes. New clients never
+// reach edge-a.
+void BackboneTest::stop_an_edge_behind_haproxy(int sig, std::optional<int> close_code) {
   start_haproxy();
   std::vector<std::unique_ptr<WsTestClient>> clients;
   for (int i = 0; i < 8; ++i) {
@@ -272,9 +279,7 @@ TEST_F(BackboneTest, KillingAnEdgeMovesItsClientsThroughHaproxyToTheOther) {
   }
   const auto on_a = edge_a_.metric("tickrelay_clients_connected");
   ASSERT_GT(on_a, 0) << "leastconn put no client on edge-a";
-  edge_a_.process->signal(SIGKILL);
-  // The clients of edge-a see their connection end and connect again, as a
-  // Binance client does; every one of them lands on edge-b and resumes.
+  edge_a_.process->signal(sig);
   ASSERT_TRUE(eventually([&] { return !edge_a_.process->running(); }));
   // Read what each client has queued: those of edge-a reach their end,
   // those of edge-b keep receiving (so the walk is bounded by a deadline).
@@ -287,12 +292,14 @@ TEST_F(BackboneTest, KillingAnEdgeMovesItsClientsThroughHaproxyToTheOther) {
   std::size_t reconnected = 0;
   for (auto& c : clients) {
     if (!c->closed()) continue;
+    if (close_code) {
+      EXPECT_EQ(c->close_code(), *close_code) << "how edge-a said goodbye";
+    }
     c = std::make_unique<WsTestClient>(via_haproxy("/ws/btcusdt@aggTrade"));
-    ASSERT_TRUE(c->read()) << "a reconnected client received nothing";
+    ASSERT_TRUE(c->read()) << "a client of edge-a could not resume";
     ++reconnected;
   }
   EXPECT_EQ(reconnected, static_cast<std::size_t>(on_a));
-  // New clients never reach the dead edge.
   for (int i = 0; i < 8; ++i) {
     WsTestClient fresh(via_haproxy("/ws/btcusdt@aggTrade"));
     ASSERT_TRUE(fresh.read()) << "new client " << i;
@@ -300,39 +307,14 @@ TEST_F(BackboneTest, KillingAnEdgeMovesItsClientsThroughHaproxyToTheOther) {
   EXPECT_TRUE(eventually([&] { return edge_b_.metric("tickrelay_clients_connected") == 8; }));
 }
 
+TEST_F(BackboneTest, KillingAnEdgeMovesItsClientsThroughHaproxyToTheOther) {
+  stop_an_edge_behind_haproxy(SIGKILL, std::nullopt);
+}
+
 TEST_F(BackboneTest, AnEdgeStoppedWithSigtermDrainsThroughHaproxyAndNewClientsGoToTheOther) {
-  start_haproxy();
-  std::vector<std::unique_ptr<WsTestClient>> clients;
-  for (int i = 0; i < 8; ++i) {
-    clients.push_back(std::make_unique<WsTestClient>(via_haproxy("/ws/btcusdt@aggTrade")));
-    ASSERT_TRUE(clients.back()->read());
-  }
-  const auto on_a = edge_a_.metric("tickrelay_clients_connected");
-  ASSERT_GT(on_a, 0) << "leastconn put no client on edge-a";
   // A reload or a stop: the edge refuses new clients at once, and closes
   // its own with 1001 going away after their queues drain.
-  edge_a_.process->signal(SIGTERM);
-  ASSERT_TRUE(eventually([&] { return !edge_a_.process->running(); }));
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
-  while (std::chrono::steady_clock::now() < deadline) {
-    for (auto& c : clients) {
-      if (!c->closed()) c->read(std::chrono::milliseconds(10));
-    }
-  }
-  std::size_t drained = 0;
-  for (auto& c : clients) {
-    if (!c->closed()) continue;
-    EXPECT_EQ(c->close_code(), 1001) << "a draining edge says goodbye";
-    c = std::make_unique<WsTestClient>(via_haproxy("/ws/btcusdt@aggTrade"));
-    ASSERT_TRUE(c->read()) << "a client of the drained edge could not resume";
-    ++drained;
-  }
-  EXPECT_EQ(drained, static_cast<std::size_t>(on_a));
-  for (int i = 0; i < 8; ++i) {
-    WsTestClient fresh(via_haproxy("/ws/btcusdt@aggTrade"));
-    ASSERT_TRUE(fresh.read()) << "new client " << i;
-  }
-  EXPECT_TRUE(eventually([&] { return edge_b_.metric("tickrelay_clients_connected") == 8; }));
+  stop_an_edge_behind_haproxy(SIGTERM, 1001);
 }
 
 TEST_F(BackboneTest, AnEdgeSubscribesOnlyToWhatItsClientsWant) {

@@ -184,7 +184,7 @@ void Backbone::on_message(std::string_view reply, const char* data, std::size_t 
 
 std::uint64_t Backbone::source_id(std::string_view reply, Clock::time_point now) {
   // Bounded: a source is forgotten once silent (sweep()).
-  auto it = sources_.find(std::string(reply));
+  auto it = sources_.find(reply);
   if (it == sources_.end()) {
     if (sources_.size() >= 1024) return 0;  // not an ingest relay's; follows none
     it = sources_.emplace(std::string(reply), Source{next_source_++, now}).first;

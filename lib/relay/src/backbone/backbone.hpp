@@ -118,7 +118,12 @@ class Backbone {
   // Edge role.
   upstream::Ingest edge_ingest_;
   std::unordered_map<fanout::StreamId, EdgeStream> edge_;
-  std::unordered_map<std::string, Source> sources_;
+  // Looked up by the reply-to of every message: without building a string.
+  struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, Source, StringHash, std::equal_to<>> sources_;
   std::uint64_t next_source_ = 1;
 
   net::steady_timer sweep_timer_;
