@@ -45,6 +45,8 @@ class Ingest {
   // Streams without event keys follow one connection; when it ends another
   // may take over.
   void connection_closed(std::uint64_t connection);
+  // Closing `from` loses nothing that `to` does not carry (StreamSequencer).
+  bool handed_over(std::uint64_t from, std::uint64_t to) const { return sequencer_.handed_over(from, to); }
 
   // A stream an upstream carries on `path` ("", "/market", "/public"); its
   // unit is the one given the first time, the path the latest.

@@ -20,6 +20,12 @@ namespace {
 // subscribe a whole 1024-stream shard in a few messages.
 constexpr std::size_t kStreamsPerSubscribe = 200;
 
+// How often a rotation's old connection is asked whether the new one has
+// caught up, and for how long at most: streams with no event meanwhile
+// have nothing to lose.
+constexpr auto kDrainPoll = std::chrono::milliseconds(20);
+constexpr std::size_t kMaxDrainPolls = 500;  // 10 s
+
 }  // namespace
 
 Shard::Shard(net::io_context& ioc, ConnectionFactory& factory, Ingest& ingest, const UpstreamLink& link,
@@ -38,7 +44,8 @@ Shard::Shard(net::io_context& ioc, ConnectionFactory& factory, Ingest& ingest, c
       on_idle_(std::move(on_idle)),
       reconnect_timer_(ioc),
       rotation_timer_(ioc),
-      open_timer_(ioc) {}
+      open_timer_(ioc),
+      drain_timer_(ioc) {}
 
 Shard::~Shard() = default;
 
@@ -52,9 +59,10 @@ void Shard::stop() {
   reconnect_timer_.cancel();
   rotation_timer_.cancel();
   open_timer_.cancel();
+  drain_timer_.cancel();
   pending_open_ = false;
   // Copies: close() may reach on_end at once, which resets the members.
-  for (auto conn : {active_, replacement_}) {
+  for (auto conn : {active_, replacement_, draining_}) {
     if (conn) conn->close(EndReason::stopped);
   }
   if (idle() && on_idle_) on_idle_();
@@ -160,7 +168,25 @@ void Shard::promote_replacement() {
   replacement_.reset();
   backoff_.reset();
   if (active_->is_open()) schedule_rotation();
-  if (old) old->close(EndReason::rotation);
+  if (!old) return;
+  if (draining_) draining_->close(EndReason::rotation);
+  // The old connection may still hold events the new one began after.
+  draining_ = std::move(old);
+  watch_drain(kMaxDrainPolls);
+}
+
+void Shard::watch_drain(std::size_t polls_left) {
+  drain_timer_.expires_after(kDrainPoll);
+  drain_timer_.async_wait([weak = weak_from_this(), polls_left](error_code ec) {
+    if (ec) return;
+    const auto self = weak.lock();
+    if (!self || self->stopped_ || !self->draining_) return;
+    const bool caught_up = self->active_ && self->ingest_.handed_over(self->draining_->id(), self->active_->id());
+    if (!caught_up && polls_left > 1) return self->watch_drain(polls_left - 1);
+    // A copy: close() may reach on_end at once, which resets the member.
+    auto old = self->draining_;
+    old->close(EndReason::rotation);
+  });
 }
 
 void Shard::on_message(Connection& connection, const char* data, std::size_t size, std::size_t capacity,
@@ -184,6 +210,12 @@ void Shard::on_binary(Connection&, std::size_t size) { ingest_.skip_malformed(si
 
 void Shard::on_end(Connection& connection, EndReason reason, const error_code&) {
   ingest_.connection_closed(connection.id());
+  if (draining_.get() == &connection) {
+    draining_.reset();
+    drain_timer_.cancel();
+    if (stopped_ && idle() && on_idle_) on_idle_();
+    return;
+  }
   if (stopped_ || reason == EndReason::stopped) {
     if (active_.get() == &connection) active_.reset();
     if (replacement_.get() == &connection) replacement_.reset();

@@ -3,8 +3,9 @@
 // connection, kept alive across everything Binance does to it. A lost
 // connection is replaced after a backoff; before Binance's 24-hour limit,
 // or at once on serverShutdown, a replacement opens first and takes over at
-// its first event, then the old one closes (the Ingest drops events seen on
-// both). Every open goes through the upstream's connection-rate window. The
+// its first event; the old one stays open until the new one carries every
+// stream the old one still owns from a point already delivered (the Ingest
+// drops events seen on both), or until kMaxDrain. Every open goes through the upstream's connection-rate window. The
 // shard observes its own connections, so a message reaches it without a
 // lookup.
 #include <functional>
@@ -56,7 +57,7 @@ class Shard final : public std::enable_shared_from_this<Shard>, private Connecti
   const std::vector<std::string>& streams() const { return streams_; }
   bool connected() const;
   // No connection left, open or closing.
-  bool idle() const { return !active_ && !replacement_; }
+  bool idle() const { return !active_ && !replacement_ && !draining_; }
   Backoff& backoff() { return backoff_; }
 
  private:
@@ -65,6 +66,7 @@ class Shard final : public std::enable_shared_from_this<Shard>, private Connecti
   void schedule_reconnect(EndReason reason);
   void begin_rotation(EndReason reason);
   void promote_replacement();
+  void watch_drain(std::size_t polls_left);
   void send_to_open(const std::string& text);
   std::string request(const char* method, const std::vector<std::string>& streams);
   void count(EndReason reason);
@@ -89,9 +91,12 @@ class Shard final : public std::enable_shared_from_this<Shard>, private Connecti
   std::shared_ptr<Connection> active_;
   // The new connection of a rotation, until its first event.
   std::shared_ptr<Connection> replacement_;
+  // The old connection of a rotation, until the new one has caught up.
+  std::shared_ptr<Connection> draining_;
   net::steady_timer reconnect_timer_;
   net::steady_timer rotation_timer_;
   net::steady_timer open_timer_;  // an open deferred by the rate window
+  net::steady_timer drain_timer_;
   std::uint64_t next_request_id_ = 1;
   bool pending_open_ = false;
   bool stopped_ = false;

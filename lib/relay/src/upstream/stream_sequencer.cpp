@@ -3,16 +3,56 @@
 #include <tuple>
 
 namespace tickrelay::upstream {
+namespace {
+
+bool at_or_before(const EventKey& a, const EventKey& b) {
+  return std::tie(a.event_time, a.sequence) <= std::tie(b.event_time, b.sequence);
+}
+
+}  // namespace
+
+StreamSequencer::State::Seen* StreamSequencer::State::seen(std::uint64_t connection) {
+  for (auto& o : others) {
+    if (o.connection == connection) return &o;
+  }
+  return nullptr;
+}
+
+bool StreamSequencer::State::caught_up(std::uint64_t connection) const {
+  if (!last.comparable()) return false;
+  for (const auto& o : others) {
+    if (o.connection == connection) return at_or_before(o.first, last);
+  }
+  return false;
+}
 
 StreamSequencer::Verdict StreamSequencer::observe(fanout::StreamId stream, std::uint64_t connection, EventKey key,
                                                   std::int64_t gap_id, std::uint64_t& gaps) {
   if (stream >= states_.size()) states_.resize(stream + 1);
   State& s = states_[stream];
   if (key.comparable()) {
+    if (connection != s.owner && s.owner != 0 && s.seen(connection) == nullptr) {
+      // A newcomer: a free place, else the one of a connection not caught up
+      // (or the last place), so connections caught up keep theirs.
+      State::Seen* place = &s.others.back();
+      for (auto& o : s.others) {
+        if (o.connection == 0 || !s.caught_up(o.connection)) {
+          place = &o;
+          break;
+        }
+      }
+      *place = State::Seen{connection, key};
+    }
     // An event is new when its (E, id) is past the last delivered one; the
     // overlap of two connections replays only older or equal keys.
-    if (s.last.comparable() && std::tie(key.event_time, key.sequence) <= std::tie(s.last.event_time, s.last.sequence))
-      return Verdict::duplicate;
+    if (s.last.comparable() && at_or_before(key, s.last)) return Verdict::duplicate;
+    if (connection != s.owner && s.owner != 0) {
+      // Past the owner: taken only from a connection seen to be caught up;
+      // otherwise the owner still has the events before this one to show.
+      if (!s.caught_up(connection)) return Verdict::duplicate;
+      // The owner it replaces is caught up by definition.
+      *s.seen(connection) = State::Seen{s.owner, s.last};
+    }
     s.last = key;
     s.owner = connection;
   } else {
@@ -30,8 +70,17 @@ StreamSequencer::Verdict StreamSequencer::observe(fanout::StreamId stream, std::
 
 void StreamSequencer::connection_closed(std::uint64_t connection) {
   for (auto& s : states_) {
+    if (auto* o = s.seen(connection)) *o = State::Seen{};
     if (s.owner == connection) s.owner = 0;
   }
+}
+
+bool StreamSequencer::handed_over(std::uint64_t from, std::uint64_t to) const {
+  for (const auto& s : states_) {
+    if (s.owner != from) continue;
+    if (!s.caught_up(to)) return false;
+  }
+  return true;
 }
 
 }  // namespace tickrelay::upstream

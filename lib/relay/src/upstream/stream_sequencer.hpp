@@ -3,6 +3,16 @@
 // new (deliver it) or one already delivered (drop it): during a rotation the
 // old and the new connection carry the same events. Also counts gaps in ids
 // that grow by one per event. Pure: tested without sockets.
+//
+// Two connections' copies of a stream arrive in no fixed order. A
+// connection that joins a stream late may show event N+1 before the stream's
+// current owner has shown N; delivering it would skip N for good. So a
+// connection's events pass the delivered ones only once the connection is
+// known to carry the stream without a hole from a point already delivered:
+// its first event there was not past the last delivered one. Until then the
+// owner (the connection that delivered last) keeps the stream, and when the
+// owner ends, the next connection to deliver takes it over.
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -31,11 +41,25 @@ class StreamSequencer {
   // it ends, the next connection to deliver takes over.
   void connection_closed(std::uint64_t connection);
 
+  // True when every stream `from` owns is one `to` also carries from a
+  // point already delivered: closing `from` then loses nothing.
+  bool handed_over(std::uint64_t from, std::uint64_t to) const;
+
  private:
   struct State {
     EventKey last;
     std::uint64_t owner = 0;  // 0: none
     std::int64_t last_gap_id = -1;
+    // Other connections seen on the stream and their first key there.
+    struct Seen {
+      std::uint64_t connection = 0;  // 0: free
+      EventKey first;
+    };
+    std::array<Seen, 3> others{};
+    Seen* seen(std::uint64_t connection);
+    // `connection` showed its first event of the stream at or before the
+    // last delivered one.
+    bool caught_up(std::uint64_t connection) const;
   };
   std::vector<State> states_;
 };

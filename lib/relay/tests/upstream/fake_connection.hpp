@@ -1,6 +1,7 @@
 #pragma once
 // A connection the test drives: it opens, delivers and ends only when told,
 // so shards and the pool are tested on a real io_context without sockets.
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -82,6 +83,19 @@ inline void run_ready(net::io_context& ioc) {
   ioc.restart();
   while (ioc.poll() > 0) {
   }
+}
+
+// Runs handlers, timers included as they fall due, until `done` holds or
+// `limit` has passed; returns whether it holds.
+template <class Done>
+bool run_until(net::io_context& ioc, Done done, std::chrono::milliseconds limit = std::chrono::seconds(20)) {
+  ioc.restart();
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (!done() && std::chrono::steady_clock::now() < until) {
+    if (ioc.stopped()) ioc.restart();
+    ioc.run_one_for(std::chrono::milliseconds(10));
+  }
+  return done();
 }
 
 inline std::string agg_trade(const std::string& stream, std::int64_t event_time, std::int64_t id) {

@@ -19,6 +19,7 @@ namespace {
 using test::agg_trade;
 using test::FakeConnection;
 using test::run_ready;
+using test::run_until;
 
 constexpr const char* kStream = "btcusdt@aggTrade";
 
@@ -123,8 +124,10 @@ TEST_F(RotatingShardTest, RotationOpensTheNewConnectionBeforeClosingTheOldAndPub
   made(1).open();
   EXPECT_FALSE(made(0).closed_with());  // open is not enough: its first event is
   made(0).deliver(agg_trade(kStream, 1002, 3));
-  // The new connection replays what the old one delivered, then goes on.
+  // The new connection replays what the old one delivered, then goes on;
+  // having shown an event already delivered, it has caught up.
   made(1).deliver(agg_trade(kStream, 1001, 2));
+  ASSERT_TRUE(run_until(ioc_, [&] { return made(0).closed_with().has_value(); }));
   EXPECT_EQ(made(0).closed_with(), EndReason::rotation);
   made(1).deliver(agg_trade(kStream, 1002, 3));
   made(1).deliver(agg_trade(kStream, 1003, 4));
@@ -145,8 +148,37 @@ TEST_F(ShardTest, ServerShutdownRotatesAtOnce) {
   EXPECT_FALSE(made(0).closed_with());
   made(1).open();
   made(1).deliver(agg_trade(kStream, 1002, 2));
+  made(0).deliver(agg_trade(kStream, 1002, 2));
+  ASSERT_TRUE(run_until(ioc_, [&] { return made(0).closed_with().has_value(); }));
   EXPECT_EQ(made(0).closed_with(), EndReason::rotation);
   EXPECT_EQ(router_.published(), 2u);
+}
+
+// The replacement subscribed just after trade 2 was sent: its first event is
+// 3 while the old connection still has 2 to show. Taking over at 3 and
+// closing the old one would lose 2.
+TEST_F(ShardTest, OldConnectionServesUntilTheReplacementHasCaughtUp) {
+  auto shard = make_shard();
+  shard->start();
+  made(0).open();
+  made(0).deliver(agg_trade(kStream, 1000, 1));
+  made(0).deliver(R"({"e":"serverShutdown","E":1001})");
+  ASSERT_EQ(factory_.made.size(), 2u);
+  made(1).open();
+  made(1).deliver(agg_trade(kStream, 1003, 3));
+  made(1).deliver(agg_trade(kStream, 1004, 4));
+  EXPECT_EQ(router_.published(), 1u);
+  // It stays open whatever runs meanwhile (the drain checks come and go).
+  run_until(ioc_, [] { return false; }, std::chrono::milliseconds(200));
+  EXPECT_FALSE(made(0).closed_with());
+  made(0).deliver(agg_trade(kStream, 1002, 2));
+  made(0).deliver(agg_trade(kStream, 1003, 3));
+  ASSERT_TRUE(run_until(ioc_, [&] { return made(0).closed_with().has_value(); }));
+  EXPECT_EQ(made(0).closed_with(), EndReason::rotation);
+  made(1).deliver(agg_trade(kStream, 1004, 4));
+  made(1).deliver(agg_trade(kStream, 1005, 5));
+  EXPECT_EQ(router_.published(), 5u);  // 1 to 3 from the old connection, 4 and 5 from the new
+  EXPECT_EQ(counters_.upstream_gaps[static_cast<std::size_t>(fanout::StreamKind::agg_trade)], 0u);
 }
 
 TEST_F(ShardTest, ReplacementLostMidRotationIsRetriedWhileTheOldOneServes) {
@@ -161,6 +193,7 @@ TEST_F(ShardTest, ReplacementLostMidRotationIsRetriedWhileTheOldOneServes) {
   ASSERT_EQ(factory_.made.size(), 3u);
   made(2).open();
   made(2).deliver(agg_trade(kStream, 1002, 2));
+  ASSERT_TRUE(run_until(ioc_, [&] { return made(0).closed_with().has_value(); }));
   EXPECT_EQ(made(0).closed_with(), EndReason::rotation);
 }
 

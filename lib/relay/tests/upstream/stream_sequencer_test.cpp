@@ -42,6 +42,73 @@ TEST(StreamSequencer, OverlapOfTwoConnectionsDropsDuplicates) {
   EXPECT_EQ(gaps, 0u);  // duplicates are neither gaps nor repeats
 }
 
+// A replacement subscribed just after trade 11 was sent shows 12 before the
+// old connection has shown 11: delivering 12 would lose 11 for good.
+TEST(StreamSequencer, NewcomerAheadOfTheOwnerWaitsUntilItIsCaughtUp) {
+  StreamSequencer seq;
+  std::uint64_t gaps = 0;
+  EXPECT_EQ(seq.observe(0, 1, key(100, 10), 10, gaps), Verdict::deliver);
+  EXPECT_EQ(seq.observe(0, 2, key(102, 12), 12, gaps), Verdict::duplicate);
+  EXPECT_EQ(seq.observe(0, 2, key(103, 13), 13, gaps), Verdict::duplicate);
+  EXPECT_FALSE(seq.handed_over(1, 2));
+  EXPECT_EQ(seq.observe(0, 1, key(101, 11), 11, gaps), Verdict::deliver);
+  EXPECT_EQ(seq.observe(0, 1, key(102, 12), 12, gaps), Verdict::deliver);
+  // The owner has shown 12, where 2 began: 2 carries the stream from there.
+  EXPECT_TRUE(seq.handed_over(1, 2));
+  EXPECT_EQ(seq.observe(0, 2, key(104, 14), 14, gaps), Verdict::deliver);
+  EXPECT_EQ(seq.observe(0, 1, key(103, 13), 13, gaps), Verdict::duplicate);
+  EXPECT_EQ(seq.observe(0, 1, key(104, 14), 14, gaps), Verdict::duplicate);
+  // Whichever is first now delivers: both are caught up.
+  EXPECT_EQ(seq.observe(0, 1, key(105, 15), 15, gaps), Verdict::deliver);
+  EXPECT_EQ(seq.observe(0, 2, key(106, 16), 16, gaps), Verdict::deliver);
+  EXPECT_EQ(gaps, 0u);
+}
+
+TEST(StreamSequencer, NewcomerTakesOverWhenTheOwnerEndsBeforeItCaughtUp) {
+  StreamSequencer seq;
+  std::uint64_t gaps = 0;
+  EXPECT_EQ(seq.observe(0, 1, key(100, 10), 10, gaps), Verdict::deliver);
+  EXPECT_EQ(seq.observe(0, 2, key(102, 12), 12, gaps), Verdict::duplicate);
+  seq.connection_closed(1);
+  // 11 is lost with the owner; the gap is counted, not hidden.
+  EXPECT_EQ(seq.observe(0, 2, key(103, 13), 13, gaps), Verdict::deliver);
+  EXPECT_EQ(gaps, 1u);
+  EXPECT_EQ(seq.observe(0, 2, key(104, 14), 14, gaps), Verdict::deliver);
+}
+
+// Three redundant sources (edges over several ingest relays): once caught
+// up, each may deliver first; when the owner dies the others go on at once.
+TEST(StreamSequencer, ThreeCaughtUpConnectionsEachDeliverFirst) {
+  StreamSequencer seq;
+  std::uint64_t gaps = 0;
+  EXPECT_EQ(seq.observe(0, 1, key(100, 10), 10, gaps), Verdict::deliver);
+  EXPECT_EQ(seq.observe(0, 2, key(100, 10), 10, gaps), Verdict::duplicate);
+  EXPECT_EQ(seq.observe(0, 3, key(100, 10), 10, gaps), Verdict::duplicate);
+  EXPECT_EQ(seq.observe(0, 2, key(101, 11), 11, gaps), Verdict::deliver);
+  EXPECT_EQ(seq.observe(0, 3, key(102, 12), 12, gaps), Verdict::deliver);
+  EXPECT_EQ(seq.observe(0, 1, key(101, 11), 11, gaps), Verdict::duplicate);
+  EXPECT_EQ(seq.observe(0, 1, key(103, 13), 13, gaps), Verdict::deliver);
+  seq.connection_closed(1);
+  EXPECT_EQ(seq.observe(0, 2, key(104, 14), 14, gaps), Verdict::deliver);
+  EXPECT_EQ(seq.observe(0, 3, key(105, 15), 15, gaps), Verdict::deliver);
+  EXPECT_EQ(gaps, 0u);
+}
+
+TEST(StreamSequencer, HandedOverLooksOnlyAtTheStreamsTheOldConnectionOwns) {
+  StreamSequencer seq;
+  std::uint64_t gaps = 0;
+  seq.observe(0, 1, key(100, 10), 10, gaps);
+  seq.observe(1, 3, key(100, 10), 10, gaps);
+  EXPECT_FALSE(seq.handed_over(1, 2));
+  EXPECT_EQ(seq.observe(0, 2, key(100, 10), 10, gaps), Verdict::duplicate);
+  EXPECT_TRUE(seq.handed_over(1, 2));
+  // Stream 1 belongs to 3, which 2 has not shown: 3 is not handed over.
+  EXPECT_FALSE(seq.handed_over(3, 2));
+  // Keyless streams can never be proven caught up.
+  seq.observe(2, 1, EventKey{}, -1, gaps);
+  EXPECT_FALSE(seq.handed_over(1, 2));
+}
+
 TEST(StreamSequencer, OlderEventsAreDuplicates) {
   StreamSequencer seq;
   std::uint64_t gaps = 0;
