@@ -64,10 +64,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   }
 
   void on_read(error_code ec, std::size_t n) {
-    auto verdict = check_request(ec, n, parser_.get(), registry_.config());
+    auto verdict = check_request(ec, n, parser_.get(), registry_.config(), registry_.rest());
     switch (verdict.action) {
       case RequestVerdict::Action::close: return close();
       case RequestVerdict::Action::answer: return answer(verdict.status, std::move(verdict.text));
+      case RequestVerdict::Action::rest: return ask_rest();
       case RequestVerdict::Action::refuse: return refuse(verdict.status, verdict.text, verdict.why);
       case RequestVerdict::Action::upgrade: break;
     }
@@ -88,16 +89,28 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     start_client_session(std::move(stream_), parser_.release(), std::move(*parsed), registry_, std::move(*admission));
   }
 
+  void ask_rest() {
+    error_code peer_ec;
+    const auto peer = socket().remote_endpoint(peer_ec);
+    if (peer_ec) return close();
+    const std::string_view target = parser_.get().target();
+    registry_.rest()->get(target, peer.address(), [self = this->shared_from_this()](RestAnswer answer) {
+      self->answer(answer.status, std::move(answer.body), "application/json", answer.headers);
+    });
+  }
+
   void refuse(http::status status, const std::string& reason, RefusalReason why) {
     ++registry_.counters().handshakes_refused[static_cast<std::size_t>(why)];
     registry_.log().debug("handshake refused status={} reason=\"{}\"", static_cast<int>(status), reason);
     answer(status, reason + "\n");
   }
 
-  void answer(http::status status, std::string body) {
+  void answer(http::status status, std::string body, std::string_view content_type = "text/plain",
+              const std::vector<std::pair<std::string, std::string>>& headers = {}) {
     auto res = std::make_shared<http::response<http::string_body>>(status, 11);
     res->set(http::field::server, "tickrelay/" TICKRELAY_VERSION);
-    res->set(http::field::content_type, "text/plain");
+    res->set(http::field::content_type, content_type);
+    for (const auto& [name, value] : headers) res->set(name, value);
     if (status == http::status::unauthorized) res->set(http::field::www_authenticate, "Bearer");
     if (status == http::status::service_unavailable) res->set(http::field::retry_after, "5");
     res->keep_alive(false);
@@ -134,7 +147,8 @@ void limit_request_parser(beast::http::request_parser<beast::http::empty_body>& 
 }
 
 RequestVerdict check_request(error_code read_error, std::size_t request_bytes,
-                             const beast::http::request<beast::http::empty_body>& request, const ServerConfig& config) {
+                             const beast::http::request<beast::http::empty_body>& request, const ServerConfig& config,
+                             const RestHandler* rest) {
   using Action = RequestVerdict::Action;
   auto refuse = [](http::status status, std::string text, RefusalReason why) {
     return RequestVerdict{Action::refuse, status, std::move(text), why, std::nullopt};
@@ -151,6 +165,14 @@ RequestVerdict check_request(error_code read_error, std::size_t request_bytes,
   if (!beast::websocket::is_upgrade(request)) {
     if (request.method() == http::verb::get && target == "/livez")
       return RequestVerdict{Action::answer, http::status::ok, "ok\n", {}, std::nullopt};
+    if (rest != nullptr && request.method() == http::verb::get && rest->serves(target.substr(0, target.find('?')))) {
+      // The access token protects the REST paths too (as a Bearer header).
+      const std::string_view authorization = request[http::field::authorization];
+      if (!config.auth_token.empty() &&
+          !(authorization.starts_with("Bearer ") && token_matches(authorization.substr(7), config.auth_token)))
+        return refuse(http::status::unauthorized, "missing or wrong access token", RefusalReason::unauthorized);
+      return RequestVerdict{Action::rest, http::status::ok, {}, {}, std::nullopt};
+    }
     return refuse(http::status::upgrade_required,
                   "this is a WebSocket endpoint: /ws/<stream> or /stream?streams=<stream>/<stream>",
                   RefusalReason::bad_request);

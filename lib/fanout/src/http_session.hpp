@@ -16,6 +16,7 @@
 #include "tickrelay/fanout/client_registry.hpp"
 #include "tickrelay/fanout/relay_counters.hpp"
 #include "tickrelay/fanout/request_target.hpp"
+#include "tickrelay/fanout/rest_handler.hpp"
 #include "tickrelay/fanout/server_config.hpp"
 #include "tickrelay/wire/asio.hpp"
 
@@ -35,6 +36,7 @@ struct RequestVerdict {
   enum class Action : std::uint8_t {
     upgrade,  // go on to admission with `target`
     answer,   // not a handshake: answer `status` with `text` (/livez)
+    rest,     // a GET of a path the REST handler serves
     refuse,   // answer `status` with `text`, counted under `why`
     close,    // the read failed: nothing to answer
   };
@@ -47,9 +49,11 @@ struct RequestVerdict {
 
 // `read_error` and `request_bytes` are what the read of the request
 // reported: its error, and the bytes the parser took (request line and
-// headers; there is no body).
+// headers; there is no body). `rest`, when set, takes the GETs of the paths
+// it serves.
 RequestVerdict check_request(error_code read_error, std::size_t request_bytes,
-                             const beast::http::request<beast::http::empty_body>& request, const ServerConfig& config);
+                             const beast::http::request<beast::http::empty_body>& request, const ServerConfig& config,
+                             const RestHandler* rest = nullptr);
 
 // Constant-time comparison of a presented token with the configured one.
 bool token_matches(std::string_view presented, std::string_view expected);

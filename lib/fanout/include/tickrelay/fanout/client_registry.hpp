@@ -30,6 +30,7 @@ class logger;
 namespace tickrelay::fanout {
 
 class ClientSessionBase;
+class RestHandler;
 class SessionHooks;
 class StreamCatalog;
 
@@ -108,6 +109,9 @@ class ClientRegistry {
   // without them.
   void set_hooks(SessionHooks* hooks) { hooks_ = hooks; }
   SessionHooks* hooks() const { return hooks_; }
+  // What answers the REST paths on the client port; null: none is served.
+  void set_rest(RestHandler* rest) { rest_ = rest; }
+  RestHandler* rest() const { return rest_; }
 
   void apply(const ServerConfig& config);
   const ServerConfig& config() const { return config_; }
@@ -146,6 +150,7 @@ class ClientRegistry {
   std::array<std::uint64_t, 2> shed_since_log_{};  // slow_consumer, lagging
   Clock::time_point shed_logged_at_{};
   SessionHooks* hooks_ = nullptr;
+  RestHandler* rest_ = nullptr;
   net::steady_timer close_timer_;
   // Pings idle clients and drops those that stay silent: one timer for all.
   void sweep_idle();
