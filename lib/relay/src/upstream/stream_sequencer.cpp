@@ -21,7 +21,7 @@ StreamSequencer::State::Seen* StreamSequencer::State::seen(std::uint64_t connect
 bool StreamSequencer::State::caught_up(std::uint64_t connection) const {
   if (!last.comparable()) return false;
   for (const auto& o : others) {
-    if (o.connection == connection) return at_or_before(o.first, last);
+    if (o.connection == connection) return o.latest.comparable() && at_or_before(o.latest, last);
   }
   return false;
 }
@@ -31,27 +31,39 @@ StreamSequencer::Verdict StreamSequencer::observe(fanout::StreamId stream, std::
   if (stream >= states_.size()) states_.resize(stream + 1);
   State& s = states_[stream];
   if (key.comparable()) {
-    if (connection != s.owner && s.owner != 0 && s.seen(connection) == nullptr) {
-      // A newcomer: a free place, else the one of a connection not caught up
-      // (or the last place), so connections caught up keep theirs.
-      State::Seen* place = &s.others.back();
-      for (auto& o : s.others) {
-        if (o.connection == 0 || !s.caught_up(o.connection)) {
-          place = &o;
-          break;
+    State::Seen* self = nullptr;
+    if (connection != s.owner && s.owner != 0) {
+      self = s.seen(connection);
+      if (self == nullptr) {
+        // A newcomer: a free place, else the one of a connection not caught
+        // up (or the last place), so connections caught up keep theirs.
+        self = &s.others.back();
+        for (auto& o : s.others) {
+          if (o.connection == 0 || !s.caught_up(o.connection)) {
+            self = &o;
+            break;
+          }
         }
+        *self = State::Seen{connection, EventKey{}};
       }
-      *place = State::Seen{connection, key};
     }
     // An event is new when its (E, id) is past the last delivered one; the
     // overlap of two connections replays only older or equal keys.
-    if (s.last.comparable() && at_or_before(key, s.last)) return Verdict::duplicate;
-    if (connection != s.owner && s.owner != 0) {
-      // Past the owner: taken only from a connection seen to be caught up;
-      // otherwise the owner still has the events before this one to show.
-      if (!s.caught_up(connection)) return Verdict::duplicate;
+    if (s.last.comparable() && at_or_before(key, s.last)) {
+      if (self != nullptr) self->latest = key;
+      return Verdict::duplicate;
+    }
+    if (self != nullptr) {
+      // Past the owner: taken only from a connection whose previous event
+      // was delivered already, so nothing lies between; otherwise the owner
+      // still has events before this one to show.
+      const bool caught_up = s.caught_up(connection);
+      if (!caught_up) {
+        self->latest = key;
+        return Verdict::duplicate;
+      }
       // The owner it replaces is caught up by definition.
-      *s.seen(connection) = State::Seen{s.owner, s.last};
+      *self = State::Seen{s.owner, s.last};
     }
     s.last = key;
     s.owner = connection;

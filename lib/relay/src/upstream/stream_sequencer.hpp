@@ -6,12 +6,12 @@
 //
 // Two connections' copies of a stream arrive in no fixed order. A
 // connection that joins a stream late may show event N+1 before the stream's
-// current owner has shown N; delivering it would skip N for good. So a
-// connection's events pass the delivered ones only once the connection is
-// known to carry the stream without a hole from a point already delivered:
-// its first event there was not past the last delivered one. Until then the
-// owner (the connection that delivered last) keeps the stream, and when the
-// owner ends, the next connection to deliver takes it over.
+// current owner has shown N; delivering it would skip N for good. So an
+// event from another connection than the owner (the one that delivered
+// last) passes the delivered ones only when that connection's previous
+// event was delivered already: each connection carries the stream without
+// a hole, so nothing lies between. When the owner ends, the next connection
+// to deliver takes the stream over.
 #include <array>
 #include <cstdint>
 #include <vector>
@@ -50,15 +50,15 @@ class StreamSequencer {
     EventKey last;
     std::uint64_t owner = 0;  // 0: none
     std::int64_t last_gap_id = -1;
-    // Other connections seen on the stream and their first key there.
+    // Other connections seen on the stream and their latest key there.
     struct Seen {
       std::uint64_t connection = 0;  // 0: free
-      EventKey first;
+      EventKey latest;               // not comparable until one is seen
     };
     std::array<Seen, 3> others{};
     Seen* seen(std::uint64_t connection);
-    // `connection` showed its first event of the stream at or before the
-    // last delivered one.
+    // `connection`'s latest event of the stream is at or before the last
+    // delivered one: its next one follows what was delivered.
     bool caught_up(std::uint64_t connection) const;
   };
   std::vector<State> states_;
