@@ -8,8 +8,10 @@
 #include <iterator>
 #include <random>
 #include <stdexcept>
+#include <tuple>
 
 #include "backbone/backbone.hpp"
+#include "books/book_service.hpp"
 #include "metrics_exporter.hpp"
 #include "tickrelay/fanout/client_registry.hpp"
 #include "tickrelay/fanout/listener.hpp"
@@ -44,10 +46,19 @@ App::App(net::io_context& ioc, config::Config config, spdlog::logger& log, fanou
   if (config_.backbone.enabled()) {
     backbone_ = std::make_unique<backbone::Backbone>(ioc, config_.backbone.nats, *router_, counters_, log_,
                                                      [this](fanout::StreamKind kind) { return replay_for(kind); });
-    if (config_.backbone.nats.publish)
-      pool_->set_event_tap([this](fanout::StreamId id, std::string_view message) { backbone_->publish(id, message); });
   }
-  exporter_ = std::make_unique<relay::MetricsExporter>(counters_, *router_, *pool_, backbone_.get());
+  if (config_.books.enabled) {
+    books_ = std::make_unique<books::BookService>(ioc, config_.books, *router_, *resolver_, log_);
+    registry_->set_rest(books_.get());
+  }
+  const bool publish = backbone_ && config_.backbone.nats.publish;
+  if (publish || books_) {
+    pool_->set_event_tap([this, publish](fanout::StreamId id, std::string_view message) {
+      if (books_) books_->on_event(id, message);
+      if (publish) backbone_->publish(id, message);
+    });
+  }
+  exporter_ = std::make_unique<relay::MetricsExporter>(counters_, *router_, *pool_, backbone_.get(), books_.get());
 }
 
 App::~App() = default;
@@ -68,6 +79,13 @@ bool same_backbone(const config::NatsConfig& a, const config::NatsConfig& b) {
          a.source_timeout_seconds == b.source_timeout_seconds &&
          a.connect_timeout_seconds == b.connect_timeout_seconds &&
          a.reconnect_wait_seconds == b.reconnect_wait_seconds && a.max_buffered_bytes == b.max_buffered_bytes;
+}
+
+bool same_books(const config::BooksConfig& a, const config::BooksConfig& b) {
+  return std::tie(a.enabled, a.snapshot_limit, a.max_levels, a.max_buffered_events, a.weight_per_minute,
+                  a.max_concurrent_snapshots, a.request_timeout_seconds, a.wait_seconds, a.client_weight_per_minute) ==
+         std::tie(b.enabled, b.snapshot_limit, b.max_levels, b.max_buffered_events, b.weight_per_minute,
+                  b.max_concurrent_snapshots, b.request_timeout_seconds, b.wait_seconds, b.client_weight_per_minute);
 }
 
 // The client list's size: `limit=N` in the query, at most kMaxListedClients.
@@ -141,6 +159,7 @@ void App::start() {
   const auto m = metrics_server_->local_endpoint();
   log_.info("metrics listener up address={}:{}", m.address().to_string(), m.port());
   pool_->start(binance_upstreams(config_.upstreams));
+  if (books_) books_->configure(pool_->configs());
   if (backbone_) {
     backbone_->index_published(config_.upstreams);
     backbone_->apply_edge(config_.upstreams);
@@ -158,6 +177,8 @@ void App::apply(const config::Config& next) {
     throw std::runtime_error("upstreams of type nats need the backbone, which is read at start: restart the relay");
   if (!same_backbone(next.backbone.nats, config_.backbone.nats))
     log_.warn("backbone.nats is read at start only: its changes take effect when the relay restarts");
+  if (!same_books(next.books, config_.books))
+    log_.warn("books is read at start only: its changes take effect when the relay restarts");
   auto upstreams = pool_->prepare_apply(binance_upstreams(next.upstreams));
   // The certificate and key are read again on every reload, so one renewed
   // in place (same paths, new contents) is served from now on. New
@@ -192,6 +213,7 @@ void App::apply(const config::Config& next) {
       router_->set_replay(id, replay_for(router_->kind(id)));
   }
   auto retired = pool_->apply(std::move(upstreams));
+  if (books_) books_->configure(pool_->configs());
   if (backbone_) {
     backbone_->index_published(next.upstreams);
     const auto edge_retired = backbone_->apply_edge(next.upstreams);
@@ -237,6 +259,7 @@ fanout::StreamId App::add_on_demand(std::string_view name, std::string& error) {
   const auto id = pool_->add_on_demand(name, error);
   if (id == fanout::kNoStream) return id;
   if (backbone_) backbone_->index_published(pool_->configs());
+  if (books_) books_->configure(pool_->configs());
   on_demand_.insert_or_assign(std::string(name), std::chrono::steady_clock::time_point::max());
   if (!on_demand_sweeping_) sweep_on_demand();
   return id;
@@ -267,6 +290,7 @@ void App::sweep_on_demand() {
     }
     try {
       const auto retired = pool_->apply(upstreams);
+      if (books_) books_->configure(pool_->configs());
       for (const auto id : retired) registry_->retire_stream(id);
       for (const auto& name : unwanted) on_demand_.erase(name);
       log_.info("streams added on demand and no longer wanted were unsubscribed count={}", unwanted.size());
@@ -315,6 +339,7 @@ void App::shutdown(std::function<void()> done) {
   log_.info("shutting down clients={} drain={}s", registry_->size(), config_.server.shutdown_drain_seconds);
   if (listener_) listener_->stop();
   pool_->stop();
+  if (books_) books_->stop();
   if (backbone_) backbone_->stop();
   // Sessions in their handshake time out within handshake_timeout; past
   // that, stop waiting whatever is left.

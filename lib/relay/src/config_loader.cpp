@@ -185,7 +185,7 @@ UpstreamConfig read_upstream(const Reader& r, const YAML::Node& node, const std:
     r.check_keys(node, key,
                  {"name", "type", "url", "product", "streams", "symbols", "symbols_file", "max_streams_per_connection",
                   "time_unit", "tls", "reconnect", "max_connection_age", "stall_timeout", "connect_timeout",
-                  "connection_rate", "message_rate", "max_message_bytes"});
+                  "connection_rate", "message_rate", "max_message_bytes", "rest_url"});
   }
   if (!node["name"]) r.fail(node, key + ".name", "required");
   up.name = r.string(node["name"], key + ".name");
@@ -314,7 +314,41 @@ UpstreamConfig read_upstream(const Reader& r, const YAML::Node& node, const std:
   if (up.message_rate_per_second == 0) up.message_rate_per_second = upstream::default_message_rate(up.product);
   if (const auto& n = node["max_message_bytes"])
     up.max_message_bytes = r.count(n, key + ".max_message_bytes", 1024, std::size_t{1} << 30);
+  if (up.type == config::UpstreamType::binance) {
+    if (const auto& n = node["rest_url"]) {
+      up.rest_url = r.string(n, key + ".rest_url");
+      const auto parsed = boost::urls::parse_uri(up.rest_url);
+      if (!parsed || (parsed->scheme() != "http" && parsed->scheme() != "https") || parsed->host().empty() ||
+          (!parsed->encoded_path().empty() && parsed->encoded_path() != "/") || parsed->has_query())
+        r.fail(n, key + ".rest_url", "expected https://HOST[:PORT] or http://HOST[:PORT], got '" + up.rest_url + "'");
+    } else {
+      up.rest_url = upstream::default_rest_url(up.product);
+    }
+  }
   return up;
+}
+
+BooksConfig read_books(const Reader& r, const YAML::Node& node) {
+  const std::string key = "books";
+  r.check_keys(node, key,
+               {"enabled", "snapshot_limit", "max_levels", "max_buffered_events", "weight_per_minute",
+                "max_concurrent_snapshots", "request_timeout", "wait", "client_weight_per_minute"});
+  BooksConfig b;
+  if (const auto& v = node["enabled"]) b.enabled = r.boolean(v, key + ".enabled");
+  if (const auto& v = node["snapshot_limit"]) b.snapshot_limit = r.count(v, key + ".snapshot_limit", 5, 5000);
+  if (const auto& v = node["max_levels"]) b.max_levels = r.count(v, key + ".max_levels", 5, 100000);
+  if (const auto& v = node["max_buffered_events"])
+    b.max_buffered_events = r.count(v, key + ".max_buffered_events", 1, 1000000);
+  if (const auto& v = node["weight_per_minute"])
+    b.weight_per_minute = r.count(v, key + ".weight_per_minute", 1, 1000000);
+  if (const auto& v = node["max_concurrent_snapshots"])
+    b.max_concurrent_snapshots = r.count(v, key + ".max_concurrent_snapshots", 1, 64);
+  if (const auto& v = node["request_timeout"])
+    b.request_timeout_seconds = r.seconds(v, key + ".request_timeout", 0.1, 600);
+  if (const auto& v = node["wait"]) b.wait_seconds = r.seconds(v, key + ".wait", 0, 60);
+  if (const auto& v = node["client_weight_per_minute"])
+    b.client_weight_per_minute = r.count(v, key + ".client_weight_per_minute", 1, 1000000);
+  return b;
 }
 
 BackboneConfig read_backbone(const Reader& r, const YAML::Node& node) {
@@ -432,7 +466,7 @@ ServerConfig read_server(const Reader& r, const YAML::Node& node) {
 
 Config read_config(const Reader& r, const YAML::Node& root) {
   if (!root.IsDefined() || root.IsNull()) throw ConfigError(r.source(), 0, "", "empty configuration");
-  r.check_keys(root, "", {"upstreams", "server", "metrics", "backbone", "cpu_affinity", "log"});
+  r.check_keys(root, "", {"upstreams", "server", "metrics", "backbone", "books", "cpu_affinity", "log"});
   Config config;
   config.source = r.source();
   const auto& ups = root["upstreams"];
@@ -447,6 +481,7 @@ Config read_config(const Reader& r, const YAML::Node& root) {
   }
   if (const auto& s = root["server"]) config.server = read_server(r, s);
   if (const auto& b = root["backbone"]) config.backbone = read_backbone(r, b);
+  if (const auto& b = root["books"]) config.books = read_books(r, b);
   for (std::size_t i = 0; i < config.upstreams.size(); ++i) {
     if (config.upstreams[i].type == UpstreamType::nats && !config.backbone.enabled())
       r.fail(ups[i]["type"], "upstreams[" + std::to_string(i) + "].type",

@@ -3,6 +3,7 @@
 #include <prometheus/gauge.h>
 
 #include "backbone/backbone.hpp"
+#include "books/book_service.hpp"
 #include "tickrelay/fanout/router.hpp"
 #include "tickrelay/observe/build_info.hpp"
 #include "tickrelay/observe/family_builder.hpp"
@@ -63,11 +64,13 @@ prometheus::ClientMetric histogram_of(const Histogram& h, Labels labels) {
 }  // namespace
 
 MetricsExporter::MetricsExporter(const RelayCounters& counters, const fanout::Router& router,
-                                 const upstream::UpstreamPool& pool, const backbone::Backbone* backbone)
+                                 const upstream::UpstreamPool& pool, const backbone::Backbone* backbone,
+                                 const books::BookService* books)
     : counters_(counters),
       router_(router),
       pool_(pool),
       backbone_(backbone),
+      books_(books),
       registry_(std::make_shared<prometheus::Registry>()) {
   prometheus::BuildGauge()
       .Name("tickrelay_build_info")
@@ -189,6 +192,45 @@ std::vector<prometheus::MetricFamily> MetricsExporter::Collect() const {
   gauge("tickrelay_backbone_subscriptions", "Stream subjects subscribed on the backbone (edge).",
         backbone_ ? static_cast<double>(backbone_->subscriptions()) : 0);
   histogram("tickrelay_backbone_rtt_seconds", "Round trip to the backbone's NATS server and back.", b.rtt);
+
+  // Order books (config/README.md, `books`), zero with none kept.
+  static const books::BookCounters kNoBooks;
+  const auto& k = books_ ? books_->counters() : kNoBooks;
+  gauge("tickrelay_books", "Order books kept from a diff-depth stream and REST snapshots.",
+        books_ ? static_cast<double>(books_->book_count()) : 0);
+  gauge("tickrelay_books_synced", "Order books in step with their stream, served at the REST depth paths.",
+        books_ ? static_cast<double>(books_->synced_count()) : 0);
+  gauge("tickrelay_book_levels", "Price levels held by all order books (books.max_levels bounds each side).",
+        books_ ? static_cast<double>(books_->level_count()) : 0);
+  gauge("tickrelay_book_bytes", "Memory the order books' levels take, estimated.",
+        books_ ? static_cast<double>(books_->bytes()) : 0);
+  gauge("tickrelay_book_oldest_age_seconds", "Time since the least recently updated order book in step changed.",
+        books_ ? books_->oldest_age_seconds() : 0);
+  auto resyncs = make_family("tickrelay_book_resyncs_total", "Order books started over from a new snapshot, by reason.",
+                             MetricType::Counter);
+  const auto by_reason = books_ ? books_->resyncs() : std::array<std::uint64_t, books::kResyncReasonCount>{};
+  for (std::size_t r = 0; r < by_reason.size(); ++r) {
+    resyncs.metric.push_back(
+        counter_metric({{"reason", books::resync_reason_label(static_cast<books::ResyncReason>(r))}},
+                       static_cast<double>(by_reason[r])));
+  }
+  out.push_back(std::move(resyncs));
+  counter("tickrelay_book_snapshot_requests_total", "REST depth snapshots requested from the upstreams' APIs.",
+          k.snapshot_requests);
+  counter("tickrelay_book_snapshot_failures_total", "Snapshot requests that failed (asked again after a backoff).",
+          k.snapshot_failures);
+  counter("tickrelay_book_snapshot_rate_limited_total", "Snapshot requests the API refused with 429 or 418.",
+          k.snapshot_rate_limited);
+  counter("tickrelay_book_snapshot_weight_total",
+          "Request weight spent on snapshots (books.weight_per_minute paces it).", k.snapshot_weight);
+  counter("tickrelay_book_malformed_events_total", "Diff-depth events the books could not read; skipped.",
+          k.malformed_events);
+  auto answers = make_family("tickrelay_book_rest_requests_total", "Depth snapshot requests from clients, by result.",
+                             MetricType::Counter);
+  answers.metric.push_back(counter_metric({{"result", "ok"}}, static_cast<double>(k.rest_answers)));
+  answers.metric.push_back(counter_metric({{"result", "error"}}, static_cast<double>(k.rest_errors)));
+  answers.metric.push_back(counter_metric({{"result", "rate_limited"}}, static_cast<double>(k.rest_rate_limited)));
+  out.push_back(std::move(answers));
   return out;
 }
 

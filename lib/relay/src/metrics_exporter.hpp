@@ -20,13 +20,17 @@ class UpstreamPool;
 namespace tickrelay::backbone {
 class Backbone;
 }
+namespace tickrelay::books {
+class BookService;
+}
 
 namespace tickrelay::relay {
 
 class MetricsExporter : public prometheus::Collectable {
  public:
   MetricsExporter(const fanout::RelayCounters& counters, const fanout::Router& router,
-                  const upstream::UpstreamPool& pool, const backbone::Backbone* backbone = nullptr);
+                  const upstream::UpstreamPool& pool, const backbone::Backbone* backbone = nullptr,
+                  const books::BookService* books = nullptr);
 
   std::vector<prometheus::MetricFamily> Collect() const override;
 
@@ -35,6 +39,7 @@ class MetricsExporter : public prometheus::Collectable {
   const fanout::Router& router_;
   const upstream::UpstreamPool& pool_;
   const backbone::Backbone* backbone_;  // null without a backbone
+  const books::BookService* books_;     // null with books disabled
   // Metrics that never change once set (build info) live in a registry.
   std::shared_ptr<prometheus::Registry> registry_;
 };

@@ -749,4 +749,59 @@ TEST(ConfigLoaderBackbone, MistakesNameTheKeyAndLine) {
 }
 
 }  // namespace
+TEST(ConfigLoaderBooks, DefaultsAndTheProductsRestApi) {
+  const auto c = load_config_string(R"(upstreams:
+  - name: spot
+    url: wss://stream.binance.com:9443
+    streams: ["btcusdt@depth@100ms"]
+  - name: usdm
+    url: wss://fstream.binance.com
+    streams: ["btcusdt@depth"]
+  - name: sim
+    url: wss://127.0.0.1:9443
+    product: coinm-futures
+    rest_url: https://127.0.0.1:9443
+    streams: ["btcusd_perp@depth"]
+)",
+                                    "relay.yaml", ".");
+  EXPECT_EQ(c.upstreams[0].rest_url, "https://api.binance.com");
+  EXPECT_EQ(c.upstreams[1].rest_url, "https://fapi.binance.com");
+  EXPECT_EQ(c.upstreams[2].rest_url, "https://127.0.0.1:9443");
+  EXPECT_TRUE(c.books.enabled);
+  EXPECT_EQ(c.books.snapshot_limit, 1000u);
+  EXPECT_EQ(c.books.weight_per_minute, 1200u);
+  const auto b = load_config_string(R"(upstreams:
+  - name: spot
+    url: wss://stream.binance.com:9443
+    streams: ["btcusdt@depth"]
+books:
+  enabled: false
+  snapshot_limit: 5000
+  max_levels: 200
+  weight_per_minute: 3000
+  max_concurrent_snapshots: 2
+  wait: 2s
+  client_weight_per_minute: 600
+)",
+                                    "relay.yaml", ".");
+  EXPECT_FALSE(b.books.enabled);
+  EXPECT_EQ(b.books.snapshot_limit, 5000u);
+  EXPECT_EQ(b.books.max_levels, 200u);
+  EXPECT_EQ(b.books.weight_per_minute, 3000u);
+  EXPECT_EQ(b.books.max_concurrent_snapshots, 2u);
+  EXPECT_EQ(b.books.wait_seconds, 2);
+  EXPECT_EQ(b.books.client_weight_per_minute, 600u);
+}
+
+TEST(ConfigLoaderBooks, MistakesNameTheKeyAndLine) {
+  const std::string up =
+      "upstreams:\n  - name: u\n    url: wss://fstream.binance.com\n    streams: [\"btcusdt@depth\"]\n";
+  expect_error(up + "    rest_url: wss://fapi.binance.com\n", 5, "upstreams[0].rest_url", "expected https://HOST");
+  expect_error(up + "    rest_url: https://fapi.binance.com/fapi/v1\n", 5, "upstreams[0].rest_url",
+               "expected https://HOST");
+  expect_error(up + "books:\n  snapshot_limit: 6000\n", 6, "books.snapshot_limit", "");
+  expect_error(up + "books:\n  weight_per_minute: 0\n", 6, "books.weight_per_minute", "");
+  expect_error(up + "books:\n  depth: 5\n", 6, "books.depth", "unknown key");
+}
+
 }  // namespace tickrelay::config

@@ -95,6 +95,15 @@ double default_message_rate(Product product) { return product == Product::spot ?
 
 double default_stall_timeout(Product product) { return product == Product::spot ? 60 : 240; }
 
+const char* default_rest_url(Product product) {
+  switch (product) {
+    case Product::spot: return "https://api.binance.com";
+    case Product::usdm_futures: return "https://fapi.binance.com";
+    case Product::coinm_futures: return "https://dapi.binance.com";
+  }
+  return "https://api.binance.com";
+}
+
 }  // namespace tickrelay::upstream
 
 namespace tickrelay::config {

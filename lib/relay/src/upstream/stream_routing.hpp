@@ -27,4 +27,7 @@ double default_message_rate(config::Product product);
 // intervals (spot pings every 20 s, futures every 3 min) capped sensibly.
 double default_stall_timeout(config::Product product);
 
+// Binance's REST API for the product (depth snapshots).
+const char* default_rest_url(config::Product product);
+
 }  // namespace tickrelay::upstream

@@ -88,5 +88,22 @@ TEST(RateWindow, NextAllowedIsNotARecord) {
   EXPECT_EQ(w.next_allowed(t0), t0 + seconds(5));
 }
 
+// REST request weight: a spot depth snapshot of 1000 levels weighs 50.
+TEST(RateWindow, WeightsCountAgainstTheWindow) {
+  RateWindow w(120, seconds(60));
+  w.record(t0, 50);
+  w.record(t0 + seconds(10), 50);
+  EXPECT_EQ(w.used(t0 + seconds(10)), 100u);
+  EXPECT_EQ(w.next_allowed(t0 + seconds(10), 20), t0 + seconds(10));
+  // 50 more would pass 120: once the first 50 ages out.
+  EXPECT_EQ(w.next_allowed(t0 + seconds(10), 50), t0 + seconds(60));
+  // 100 needs both to age out.
+  EXPECT_EQ(w.next_allowed(t0 + seconds(10), 100), t0 + seconds(70));
+  EXPECT_EQ(w.used(t0 + seconds(60)), 50u);
+  EXPECT_TRUE(w.idle(t0 + seconds(70)));
+  // Heavier than the window: allowed once the window is empty.
+  EXPECT_EQ(w.next_allowed(t0 + seconds(70), 500), t0 + seconds(70));
+}
+
 }  // namespace
 }  // namespace tickrelay::upstream

@@ -27,6 +27,9 @@ class Router;
 namespace backbone {
 class Backbone;
 }  // namespace backbone
+namespace books {
+class BookService;
+}  // namespace books
 namespace observe {
 class MetricsServer;
 }  // namespace observe
@@ -86,6 +89,8 @@ class App final : private fanout::StreamCatalog {
   std::unique_ptr<upstream::UpstreamPool> pool_;
   // The NATS backbone, when backbone.nats is configured (read at start).
   std::unique_ptr<backbone::Backbone> backbone_;
+  // Order books of the diff-depth streams, served at Binance's REST paths.
+  std::unique_ptr<books::BookService> books_;
   std::unique_ptr<fanout::ClientRegistry> registry_;
   std::unique_ptr<ssl::context> server_tls_;
   std::shared_ptr<fanout::Listener> listener_;

@@ -65,6 +65,30 @@ struct UpstreamConfig {
   double message_rate_per_second = 0;
   // Longest upstream message accepted; !ticker@arr on spot is ~500 KB.
   std::size_t max_message_bytes = 4 << 20;
+  // Binance's REST API for the product's depth snapshots (order books):
+  // https://api.binance.com, https://fapi.binance.com or
+  // https://dapi.binance.com by default; the upstream's `tls` applies.
+  std::string rest_url;
+};
+
+// Order books kept from the REST snapshot and the diff-depth streams
+// (config/README.md, `books`), served on the client port at Binance's REST paths.
+struct BooksConfig {
+  bool enabled = true;
+  // Levels asked per snapshot: spot takes up to 5000 (weight 250), the
+  // futures products one of 5..1000 (weight 20 at 1000).
+  std::size_t snapshot_limit = 1000;
+  std::size_t max_levels = 5000;           // kept per side
+  std::size_t max_buffered_events = 1000;  // waiting for a snapshot
+  // REST request weight the relay spends per minute on each upstream's API;
+  // Binance allows 6000 (spot) and 2400 (futures) per IP.
+  std::size_t weight_per_minute = 1200;
+  std::size_t max_concurrent_snapshots = 4;
+  double request_timeout_seconds = 10;
+  // A client's snapshot request waits this long for a book still syncing.
+  double wait_seconds = 5;
+  // Request weight one client address may use per minute at the relay.
+  std::size_t client_weight_per_minute = 6000;
 };
 
 // Client-facing settings belong to the fan-out server, which the simulator
@@ -111,6 +135,7 @@ struct Config {
   ServerConfig server;
   MetricsConfig metrics;
   BackboneConfig backbone;
+  BooksConfig books;
   int cpu_affinity = -1;  // -1: leave the scheduler's choice
   LogConfig log;
 };
