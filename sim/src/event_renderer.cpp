@@ -3,6 +3,7 @@
 #include <array>
 #include <charconv>
 #include <cstring>
+#include <span>
 
 namespace tickrelay::sim {
 namespace {
@@ -14,6 +15,8 @@ constexpr std::size_t kMaxNumber = 32;
 // payload (the spot ticker: 23 fields) stay well inside this.
 constexpr std::size_t kMaxFixedPart = 512;
 constexpr std::size_t kMaxFields = 24;
+// One ["price","qty"] pair with its comma.
+constexpr std::size_t kMaxLevelBytes = 2 * kMaxNumber + 4;
 // Binance spot prints every price and quantity with 8 decimals.
 constexpr int kSpotDecimals = 8;
 // Quote volumes are kept in cents; futures print them with 2 decimals.
@@ -351,18 +354,22 @@ class PayloadWriter {
     w_.ch('}');
   }
 
-  void levels(const std::array<PriceLevel, kMaxDepthLevels>& side) {
-    const SymbolState& s = *event_.symbol;
+  void levels(const SymbolState& s, std::span<const PriceLevel> side) {
     w_.ch('[');
-    for (int i = 0; i < event_.depth_levels; ++i) {
-      if (i > 0) w_.ch(',');
+    bool first = true;
+    for (const PriceLevel& level : side) {
+      if (!first) w_.ch(',');
+      first = false;
       w_.ch('[');
-      price(s, side[static_cast<std::size_t>(i)].price);
+      price(s, level.price);
       w_.ch(',');
-      qty(s, side[static_cast<std::size_t>(i)].qty);
+      qty(s, level.qty);
       w_.ch(']');
     }
     w_.ch(']');
+  }
+  void levels(const std::array<PriceLevel, kMaxDepthLevels>& side) {
+    levels(*event_.symbol, std::span(side).first(static_cast<std::size_t>(event_.depth_levels)));
   }
 
   // Spot partial depth is a bare snapshot; futures sends a depthUpdate.
@@ -393,6 +400,52 @@ class PayloadWriter {
     levels(event_.bids);
     w_.lit(R"(,"a":)");
     levels(event_.asks);
+    w_.ch('}');
+  }
+
+  // Both products send a depthUpdate; futures adds T and pu (in Binance's
+  // key order: e, E, T, s, U, u, pu, b, a).
+  void diff_depth() {
+    const SymbolState& s = *event_.symbol;
+    w_.lit(R"({"e":"depthUpdate","E":)");
+    time(event_.time_us);
+    if (!spot_) {
+      w_.lit(R"(,"T":)");
+      time(event_.time_us);
+    }
+    w_.lit(R"(,"s":)");
+    symbol(s);
+    w_.lit(R"(,"U":)");
+    w_.u64(event_.first_id);
+    w_.lit(R"(,"u":)");
+    w_.u64(event_.id);
+    if (!spot_) {
+      w_.lit(R"(,"pu":)");
+      w_.u64(event_.prev_id);
+    }
+    w_.lit(R"(,"b":)");
+    levels(s, event_.changed_bids);
+    w_.lit(R"(,"a":)");
+    levels(s, event_.changed_asks);
+    w_.ch('}');
+  }
+
+  // The REST depth answer: spot {lastUpdateId, bids, asks}; futures adds the
+  // message and transaction times (always milliseconds, as REST sends them).
+  void snapshot(const SymbolState& s, std::uint64_t last_update_id, std::int64_t now_us,
+                std::span<const PriceLevel> bids, std::span<const PriceLevel> asks) {
+    w_.lit(R"({"lastUpdateId":)");
+    w_.u64(last_update_id);
+    if (!spot_) {
+      w_.lit(R"(,"E":)");
+      time(now_us);
+      w_.lit(R"(,"T":)");
+      time(now_us);
+    }
+    w_.lit(R"(,"bids":)");
+    levels(s, bids);
+    w_.lit(R"(,"asks":)");
+    levels(s, asks);
     w_.ch('}');
   }
 
@@ -441,7 +494,10 @@ std::size_t bound_for(const Event& event) {
     return bound;
   }
   std::size_t bound = per_symbol + 2 * (event.symbol ? event.symbol->name.size() : 0);
-  if (event.kind == StreamKind::partial_depth) bound += 2 * kMaxDepthLevels * (2 * kMaxNumber + 4);
+  if (event.kind == StreamKind::partial_depth) bound += 2 * kMaxDepthLevels * kMaxLevelBytes;
+  if (event.kind == StreamKind::diff_depth) {
+    bound += (event.changed_bids.size() + event.changed_asks.size()) * kMaxLevelBytes;
+  }
   return bound;
 }
 
@@ -497,9 +553,20 @@ void render_event(const Event& event, RenderFormat format, std::string& out) {
       case StreamKind::mini_ticker: payload.mini_ticker(*event.symbol); break;
       case StreamKind::ticker: payload.ticker(); break;
       case StreamKind::partial_depth: payload.depth(); break;
+      case StreamKind::diff_depth: payload.diff_depth(); break;
       case StreamKind::mark_price: payload.mark_price(); break;
       case StreamKind::all_mini_tickers: payload.all_mini_tickers(); break;
     }
+  });
+}
+
+void render_depth_snapshot(const SymbolState& symbol, Flavour flavour, std::uint64_t last_update_id,
+                           std::int64_t now_us, std::span<const PriceLevel> bids, std::span<const PriceLevel> asks,
+                           std::string& out) {
+  const Event none;
+  const std::size_t bound = kMaxFixedPart + 3 * kMaxNumber + (bids.size() + asks.size()) * kMaxLevelBytes;
+  write_into(out, bound, [&](Writer& w) {
+    PayloadWriter(w, none, {flavour, TimeUnit::millisecond}).snapshot(symbol, last_update_id, now_us, bids, asks);
   });
 }
 

@@ -2,6 +2,7 @@
 // Binance JSON for simulated events, written into a caller-owned string that
 // is reused: once its capacity has grown, rendering allocates nothing.
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -23,6 +24,14 @@ inline constexpr std::string_view kServerShutdownStream = "!serverShutdown";
 // quantities are decimal strings (spot: 8 decimals as Binance spot prints
 // them; futures: the symbol's tick and lot precision), ids and times numbers.
 void render_event(const Event& event, RenderFormat format, std::string& out);
+
+// The REST depth snapshot (GET /api/v3/depth, /fapi/v1/depth) of `symbol`'s
+// book into `out`: levels best first, printed as the product's streams print
+// them, so a client can match a level of an event to one of the snapshot by
+// its text. Futures carries E and T (`now_us`, in milliseconds).
+void render_depth_snapshot(const SymbolState& symbol, Flavour flavour, std::uint64_t last_update_id,
+                           std::int64_t now_us, std::span<const PriceLevel> bids, std::span<const PriceLevel> asks,
+                           std::string& out);
 
 // `{"stream":"<stream>","data":<payload>}` into `out` (combined streams).
 void render_envelope(std::string_view stream, std::string_view payload, std::string& out);

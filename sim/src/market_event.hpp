@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "sim_types.hpp"
 
@@ -83,6 +84,11 @@ struct Event {
   int depth_levels = 0;
   std::array<PriceLevel, kMaxDepthLevels> bids{};
   std::array<PriceLevel, kMaxDepthLevels> asks{};
+  // diff_depth: every level changed since the stream's previous event, best
+  // first, with its current quantity (0: removed). Reused, so once grown
+  // they allocate no more.
+  std::vector<PriceLevel> changed_bids;
+  std::vector<PriceLevel> changed_asks;
   MarkData mark;
 };
 

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <utility>
 
+#include "splitmix.hpp"
 #include "symbol_list.hpp"
 
 namespace tickrelay::sim {
@@ -46,17 +47,7 @@ constexpr std::array<std::pair<std::string_view, double>, 10> kKnownStarts{{
 constexpr double kMinStart = 0.01;
 constexpr double kMaxStart = 60000.0;
 
-std::uint64_t splitmix(std::uint64_t& state) {
-  state += 0x9E3779B97F4A7C15ULL;
-  std::uint64_t z = state;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
-double unit(std::uint64_t& state) {  // [0, 1)
-  return static_cast<double>(splitmix(state) >> 11) * 0x1.0p-53;
-}
+double unit(std::uint64_t& state) { return unit_interval(state); }
 
 // Stable per name, so a symbol's or stream's numbers do not depend on the
 // order of the list or of subscriptions.
@@ -110,7 +101,8 @@ std::int64_t fixed_length_us(KlineInterval interval) {
 std::uint64_t first_id(StreamKind kind, std::uint64_t hash) {
   switch (kind) {
     case StreamKind::book_ticker:
-    case StreamKind::partial_depth: return 10'000'000'000ULL + hash % 60'000'000'000ULL;
+    case StreamKind::partial_depth:
+    case StreamKind::diff_depth: return 10'000'000'000ULL + hash % 60'000'000'000ULL;
     default: return 100'000'000ULL + hash % 4'000'000'000ULL;
   }
 }
@@ -144,7 +136,8 @@ std::int64_t kline_close_time_us(KlineInterval interval, std::int64_t open_us) {
   return open_us + fixed_length_us(interval) - 1;
 }
 
-MarketModel::MarketModel(const SymbolList& symbols, std::uint64_t seed, std::int64_t start_us) : seed_(seed) {
+MarketModel::MarketModel(const SymbolList& symbols, std::uint64_t seed, std::int64_t start_us, std::size_t book_levels)
+    : seed_(seed), book_levels_(std::max<std::size_t>(1, book_levels)) {
   symbols_.reserve(symbols.size());
   walks_.reserve(symbols.size());
   for (const auto& lower : symbols.symbols()) {
@@ -179,6 +172,24 @@ MarketModel::MarketModel(const SymbolList& symbols, std::uint64_t seed, std::int
     symbols_.push_back(std::move(state));
     walks_.push_back(walk);
   }
+  books_.resize(2 * symbols_.size());
+}
+
+DepthBook& MarketModel::book(Flavour product, std::size_t symbol_index) {
+  auto& slot = books_[(product == Flavour::spot ? 0 : symbols_.size()) + symbol_index];
+  if (!slot) {
+    const Walk& w = walks_[symbol_index];
+    const std::string key = (product == Flavour::spot ? "spot-book:" : "usdm-book:") + symbols_[symbol_index].name;
+    const std::uint64_t hash = name_hash(key, seed_);
+    std::uint64_t state = hash;
+    const std::uint64_t book_seed = splitmix(state);
+    const std::int64_t center = std::max<std::int64_t>(2, std::llround(w.anchor));
+    // The partial-depth streams' spacing: 0.001 % of the price, at least a tick.
+    const std::int64_t gap = std::max<std::int64_t>(1, center / 100'000);
+    slot = std::make_unique<DepthBook>(center, gap, book_levels_, w.lots_per_quote_tick / w.anchor,
+                                       first_id(StreamKind::diff_depth, hash), book_seed);
+  }
+  return *slot;
 }
 
 StreamId MarketModel::open_stream(const StreamSpec& spec, Flavour product) {
@@ -192,6 +203,8 @@ StreamId MarketModel::open_stream(const StreamSpec& spec, Flavour product) {
   // Trade ids run ahead of aggregate ids: each aggregate covers 1-3 trades.
   stream.next_trade_id = stream.next_id + stream.next_id / 2;
   stream.bar.interval = spec.interval;
+  // A new stream reports the changes from its opening on.
+  if (spec.kind == StreamKind::diff_depth) stream.book_seen = book(product, spec.symbol_index).update_id();
   const auto id = static_cast<StreamId>(streams_.size());
   streams_.push_back(std::move(stream));
   by_key_.emplace(std::move(key), id);
@@ -370,6 +383,17 @@ const Event& MarketModel::advance(StreamId id, std::int64_t now_us) {
       ev.prev_id = ev.id - 1;
       fill_depth(stream, index);
       break;
+    case StreamKind::diff_depth: {
+      DepthBook& b = book(stream.product, index);
+      // A few changes per event, as a liquid book moves between two updates.
+      b.change_randomly(1 + static_cast<int>(splitmix(walks_[index].rng) % 4));
+      ev.first_id = stream.book_seen + 1;
+      ev.prev_id = stream.book_seen;
+      ev.id = b.update_id();
+      b.changes_since(stream.book_seen, ev.changed_bids, ev.changed_asks);
+      stream.book_seen = ev.id;
+      break;
+    }
     case StreamKind::mark_price: fill_mark(index, now_us); break;
     case StreamKind::mini_ticker:
     case StreamKind::ticker:

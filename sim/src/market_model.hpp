@@ -4,10 +4,12 @@
 // the caller passes the Unix time of each event.
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "depth_book.hpp"
 #include "market_event.hpp"
 #include "stream_spec.hpp"
 
@@ -23,9 +25,15 @@ std::int64_t kline_close_time_us(KlineInterval interval, std::int64_t open_us);
 
 class MarketModel {
  public:
-  // `start_us` opens the first 24h statistics window. The same seed, symbols
-  // and sequence of calls produce the same events.
-  MarketModel(const SymbolList& symbols, std::uint64_t seed, std::int64_t start_us);
+  // A thousand levels a side: deeper than what most clients keep, and a
+  // spot snapshot (limit up to 5000) still holds the whole book.
+  static constexpr std::size_t kDefaultBookLevels = 1000;
+
+  // `start_us` opens the first 24h statistics window; `book_levels` is the
+  // grid of each order book, per side. The same seed, symbols and sequence of
+  // calls produce the same events.
+  MarketModel(const SymbolList& symbols, std::uint64_t seed, std::int64_t start_us,
+              std::size_t book_levels = kDefaultBookLevels);
 
   // The state for a stream of one product, created on first use and kept
   // (ids continue if a stream is unsubscribed and subscribed again). Same
@@ -37,7 +45,10 @@ class MarketModel {
 
   // Produces the stream's next event at `now_us`: the symbol takes one step
   // of its walk (all symbols for !miniTicker@arr) and the stream's id
-  // advances by exactly one. The reference stays valid until the next call.
+  // advances by exactly one. A diff-depth event instead changes a few levels
+  // of its book (one update id each) and reports every level changed since
+  // the stream's previous event, by whichever stream: U is that event's
+  // u + 1 (pu its u). The reference stays valid until the next call.
   const Event& advance(StreamId stream, std::int64_t now_us);
 
   // Same as advance, but the event is lost (the dropped-event fault): its id
@@ -53,6 +64,11 @@ class MarketModel {
   std::size_t stream_count() const { return streams_.size(); }
   const SymbolState& symbol(std::size_t index) const { return symbols_[index]; }
   std::size_t symbol_count() const { return symbols_.size(); }
+
+  // The order book of a symbol on a product, built on first use: every
+  // diff-depth stream of the symbol and product changes this one, and the
+  // REST snapshot reads it. Spot and USD-M have a book each.
+  DepthBook& book(Flavour product, std::size_t symbol_index);
 
  private:
   struct Walk {
@@ -71,6 +87,7 @@ class MarketModel {
     std::uint64_t next_trade_id = 0;  // aggTrade f/l
     KlineBar bar;
     bool bar_open = false;
+    std::uint64_t book_seen = 0;  // diff_depth: the book's update id at the previous event (its u)
   };
 
   void step(std::size_t index, std::int64_t now_us);
@@ -79,6 +96,8 @@ class MarketModel {
   void fill_mark(std::size_t index, std::int64_t now_us);
 
   std::uint64_t seed_;
+  std::size_t book_levels_;
+  std::vector<std::unique_ptr<DepthBook>> books_;  // [product][symbol], as built
   std::vector<SymbolState> symbols_;
   std::vector<Walk> walks_;
   std::vector<StreamState> streams_;

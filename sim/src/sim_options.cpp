@@ -23,6 +23,13 @@ constexpr std::uint64_t kMaxRate = 1'000'000'000;
 // Ten years: any longer "duration" is a typo, and it keeps time sums far
 // from overflowing.
 constexpr double kMaxSeconds = 10.0 * 365 * 86400;
+// Binance's largest spot snapshot: a snapshot can always hold a whole book.
+constexpr std::uint64_t kMaxBookLevels = 5000;
+// Far beyond any real limit, and far from overflowing a minute's count.
+constexpr std::uint64_t kMaxWeightLimit = 1'000'000'000;
+// A held answer keeps its connection open: ten minutes is already more
+// than any test needs.
+constexpr Micros kMaxRestDelay{std::chrono::minutes(10)};
 
 struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -74,6 +81,9 @@ struct RawFlags {
   std::string pong_timeout = "60";
   std::string max_connection_age = "86400";
   std::string max_streams = "1024";
+  std::string book_levels = "1000";
+  std::string rest_weight_limit;
+  std::string rest_delay = "0";
   std::string drop_every, drop_after_events, stall_after, stall_for, shutdown_after, shutdown_grace, malformed_every;
   std::string refuse_for, refuse_first, skip_every, malformed_kinds;
 };
@@ -101,6 +111,14 @@ void resolve(const RawFlags& raw, SimOptions& options) {
   options.pong_timeout = parse_seconds("--pong-timeout", raw.pong_timeout, false);
   options.max_streams_per_connection = static_cast<std::size_t>(
       parse_count("--max-streams-per-connection", raw.max_streams, 1, 1'000'000));
+  options.book_levels = static_cast<std::size_t>(parse_count("--book-levels", raw.book_levels, 1, kMaxBookLevels));
+  if (!raw.rest_weight_limit.empty()) {
+    options.rest_weight_limit = parse_count("--rest-weight-limit", raw.rest_weight_limit, 1, kMaxWeightLimit);
+  }
+  options.rest_delay = parse_seconds("--rest-delay", raw.rest_delay, true);
+  if (options.rest_delay > kMaxRestDelay) {
+    throw UsageError("--rest-delay: at most 600 seconds, got \"" + raw.rest_delay + "\"");
+  }
 
   FaultSettings& f = options.faults;
   f.max_connection_age = parse_seconds("--max-connection-age", raw.max_connection_age, false);
@@ -144,7 +162,8 @@ void resolve(const RawFlags& raw, SimOptions& options) {
 SimOptionsResult parse_sim_options(int argc, const char* const* argv) {
   SimOptions options;
   RawFlags raw;
-  CLI::App app{"tickrelay-sim: a local exchange simulator speaking Binance's market-data stream protocol"};
+  CLI::App app{
+      "tickrelay-sim: a local exchange simulator speaking Binance's market-data stream protocol, with its REST depth snapshots"};
   app.set_version_flag("--version", std::string("tickrelay-sim ") + TICKRELAY_VERSION + " (" +
                                         tickrelay::observe::build_commit() + ")");
   app.get_formatter()->column_width(36);
@@ -167,6 +186,14 @@ SimOptionsResult parse_sim_options(int argc, const char* const* argv) {
   app.add_option("--max-connection-age", raw.max_connection_age, "SECONDS after which a connection is closed")
       ->capture_default_str();
   app.add_option("--max-streams-per-connection", raw.max_streams, "streams one connection may hold")
+      ->capture_default_str();
+  app.add_option("--book-levels", raw.book_levels, "price levels a side of each order book (1-5000)")
+      ->capture_default_str();
+  app.add_option("--rest-weight-limit", raw.rest_weight_limit,
+                 "REST request weight per client and UTC minute, on spot and futures alike (default 6000 spot, "
+                 "2400 futures); past it: 429");
+  app.add_option("--rest-delay", raw.rest_delay,
+                 "SECONDS each REST answer is held back (the snapshot is taken on arrival); at most 600")
       ->capture_default_str();
   app.add_option("--log-level", options.log_level, "trace, debug, info, warn, error, critical or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))

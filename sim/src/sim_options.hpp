@@ -34,6 +34,16 @@ struct SimOptions {
   Micros pong_timeout{std::chrono::seconds(60)};
   // Binance spot's per-connection limit.
   std::size_t max_streams_per_connection = 1024;
+  // Price levels a side of each order book (the diff-depth streams and the
+  // REST snapshots); at most 5000, Binance's largest spot snapshot, so a
+  // snapshot can always hold the whole book.
+  std::size_t book_levels = 1000;
+  // Request weight a client may use per UTC minute on each REST API; unset:
+  // Binance's own, 6000 on spot and 2400 on futures.
+  std::optional<std::uint64_t> rest_weight_limit;
+  // Each REST answer is sent this late (taken at once): lets tests make a
+  // snapshot arrive after the events that followed it.
+  Micros rest_delay{0};
   // spdlog level name: trace, debug, info, warn, error, critical, off.
   std::string log_level = "info";
   // Every fault flag, and --max-connection-age (faults.max_connection_age).

@@ -50,6 +50,10 @@ fanout::ServerConfig server_config(const SimOptions& options) {
   // Silent for pong_timeout (no pong, no message): closed, as Binance does.
   server.idle_ping_seconds = std::chrono::duration<double>(options.pong_timeout).count() / 2;
   server.replay.clear();
+  // A REST answer held back by --rest-delay must not meet the deadline the
+  // connection has for its request.
+  server.handshake_timeout_seconds = std::max(server.handshake_timeout_seconds,
+                                              std::chrono::duration<double>(options.rest_delay).count() + 10);
   return server;
 }
 
@@ -59,15 +63,17 @@ SimServer::SimServer(net::io_context& ioc, SimOptions options, spdlog::logger& l
     : ioc_(ioc),
       options_(std::move(options)),
       log_(log),
-      model_(options_.symbols, options_.seed, unix_now_us()),
+      model_(options_.symbols, options_.seed, unix_now_us(), options_.book_levels),
       pacer_(options_.rate),
       faults_(options_.faults, Clock::now()),
+      rest_(model_, options_.symbols, options_.rest_weight_limit),
       tick_timer_(ioc) {
   if (!options_.plain)
     tls_ = std::make_unique<ssl::context>(wire::make_server_tls_context(options_.tls_cert_file, options_.tls_key_file));
   registry_ = std::make_unique<fanout::ClientRegistry>(ioc_, server_config(options_), router_,
                                                        static_cast<fanout::StreamCatalog&>(*this), counters_, log_);
   registry_->set_hooks(static_cast<fanout::SessionHooks*>(this));
+  registry_->set_rest(static_cast<fanout::RestHandler*>(this));
   listener_ = std::make_shared<fanout::Listener>(ioc_, *registry_, tls_.get());
 }
 
@@ -103,6 +109,10 @@ fanout::StreamId SimServer::resolve(std::string_view name, std::string_view pref
   // sends nothing for it.
   if (prefix == "/private") return fanout::kSilentStream;
   const auto endpoint = endpoint_of(prefix);
+  if (!offered_by(*parsed.spec, flavour_of(endpoint))) {
+    error = "invalid stream `" + std::string(name) + "`: " + std::string(describe(StreamError::unknown_type));
+    return fanout::kNoStream;
+  }
   if (!served_on(parsed.spec->kind, endpoint)) return fanout::kSilentStream;
   const auto relay_kind = fanout::parse_stream_name(name);
   const auto kind = relay_kind ? relay_kind->kind : fanout::StreamKind::trade;
@@ -244,6 +254,19 @@ void SimServer::check_faults(fanout::SessionControl& control) {
   timer.async_wait([this, key = &control](error_code ec) {
     if (!ec) check_faults(*key);
   });
+}
+
+bool SimServer::serves(std::string_view path) const { return DepthRest::serves(path); }
+
+void SimServer::get(std::string_view target, const net::ip::address& peer, Reply reply) {
+  // The snapshot is taken now and only its sending waits, as a slow network
+  // would hold it: events published meanwhile are newer than it.
+  auto answer = rest_.answer(target, peer.to_string(), unix_now_us());
+  if (options_.rest_delay.count() == 0 || stopped_) return reply(std::move(answer));
+  auto timer = std::make_shared<net::steady_timer>(ioc_, options_.rest_delay);
+  // The timer owns itself through its handler; the session waits on `reply`.
+  timer->async_wait(
+      [timer, answer = std::move(answer), reply = std::move(reply)](error_code) mutable { reply(std::move(answer)); });
 }
 
 bool SimServer::silent(fanout::SessionControl& control) {

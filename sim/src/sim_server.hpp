@@ -1,7 +1,8 @@
 #pragma once
 // tickrelay-sim's server: Binance's stream protocol over the relay's own
 // downstream machinery (listener, sessions, router), fed by the market model
-// at the paced rate, with the fault plan applied per connection.
+// at the paced rate, with the fault plan applied per connection; and on the
+// same port the REST depth snapshots of the model's books.
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -9,11 +10,13 @@
 #include <unordered_map>
 #include <vector>
 
+#include "depth_rest.hpp"
 #include "event_pacer.hpp"
 #include "fault_plan.hpp"
 #include "market_model.hpp"
 #include "sim_options.hpp"
 #include "tickrelay/fanout/relay_counters.hpp"
+#include "tickrelay/fanout/rest_handler.hpp"
 #include "tickrelay/fanout/router.hpp"
 #include "tickrelay/fanout/session_hooks.hpp"
 #include "tickrelay/fanout/stream_catalog.hpp"
@@ -29,7 +32,7 @@ class Listener;
 
 namespace tickrelay::sim {
 
-class SimServer final : private fanout::StreamCatalog, private fanout::SessionHooks {
+class SimServer final : private fanout::StreamCatalog, private fanout::SessionHooks, private fanout::RestHandler {
  public:
   SimServer(net::io_context& ioc, SimOptions options, spdlog::logger& log);
   ~SimServer();
@@ -64,6 +67,9 @@ class SimServer final : private fanout::StreamCatalog, private fanout::SessionHo
   FrameAction on_frame(fanout::SessionControl& control, const fanout::FramePtr& frame) override;
   // A stalled connection answers nothing, pongs included.
   bool silent(fanout::SessionControl& control) override;
+  // The REST paths: answered at once, sent after --rest-delay.
+  bool serves(std::string_view path) const override;
+  void get(std::string_view target, const net::ip::address& peer, Reply reply) override;
 
   void schedule_tick();
   void tick();
@@ -79,6 +85,7 @@ class SimServer final : private fanout::StreamCatalog, private fanout::SessionHo
   MarketModel model_;
   EventPacer pacer_;
   FaultPlan faults_;
+  DepthRest rest_;
   std::unique_ptr<ssl::context> tls_;
   std::unique_ptr<fanout::ClientRegistry> registry_;
   std::shared_ptr<fanout::Listener> listener_;

@@ -11,6 +11,7 @@ std::string_view to_string(StreamKind kind) {
     case StreamKind::mini_ticker: return "miniTicker";
     case StreamKind::ticker: return "ticker";
     case StreamKind::partial_depth: return "depth";
+    case StreamKind::diff_depth: return "diffDepth";
     case StreamKind::mark_price: return "markPrice";
     case StreamKind::all_mini_tickers: return "!miniTicker@arr";
   }

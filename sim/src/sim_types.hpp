@@ -25,6 +25,7 @@ enum class StreamKind : std::uint8_t {
   mini_ticker,       // <symbol>@miniTicker
   ticker,            // <symbol>@ticker
   partial_depth,     // <symbol>@depth<5|10|20>[@100ms]
+  diff_depth,        // <symbol>@depth[@100ms|@250ms|@500ms]: changes of the symbol's book
   mark_price,        // <symbol>@markPrice[@1s] (USD-M futures only)
   all_mini_tickers,  // !miniTicker@arr
 };

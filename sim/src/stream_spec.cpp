@@ -29,6 +29,14 @@ constexpr std::array<std::pair<std::string_view, KlineInterval>, 16> kIntervals{
     {"1M", KlineInterval::mo1},
 }};
 
+// The update speeds a diff-depth name may carry (which product offers which:
+// offered_by).
+constexpr std::array<std::pair<std::string_view, std::uint16_t>, 3> kDiffSpeeds{{
+    {"@100ms", 100},
+    {"@250ms", 250},
+    {"@500ms", 500},
+}};
+
 StreamSpecResult fail(StreamError error) { return StreamSpecResult{std::nullopt, error}; }
 
 // Parses the part after "<symbol>@" into spec; returns the reason on failure.
@@ -60,6 +68,18 @@ StreamError parse_type(std::string_view type, StreamSpec& spec) {
     // A timezone suffix (@+08:00) is a real Binance variant the simulator
     // does not serve; anything else is an interval Binance does not have.
     return interval.find('@') != std::string_view::npos ? StreamError::unknown_type : StreamError::unknown_interval;
+  } else if (type == kDepth || type.starts_with("depth@")) {
+    const auto speed = type.substr(kDepth.size());
+    spec.kind = StreamKind::diff_depth;
+    if (speed.empty()) return StreamError::none;
+    for (const auto& [text, ms] : kDiffSpeeds) {
+      if (speed == text) {
+        spec.speed_ms = ms;
+        spec.fast = ms == 100;
+        return StreamError::none;
+      }
+    }
+    return StreamError::unknown_type;
   } else if (type.starts_with(kDepth)) {
     auto rest = type.substr(kDepth.size());
     std::uint8_t levels = 0;
@@ -70,7 +90,7 @@ StreamError parse_type(std::string_view type, StreamSpec& spec) {
       levels = rest[0] == '1' ? 10 : 20;
       rest.remove_prefix(2);
     } else {
-      return StreamError::unknown_type;  // diff depth (@depth, @depth@100ms) is not served
+      return StreamError::unknown_type;
     }
     if (rest == "@100ms") {
       spec.fast = true;
@@ -125,11 +145,23 @@ bool served_on(StreamKind kind, Endpoint endpoint) {
   switch (endpoint) {
     case Endpoint::spot: return kind != StreamKind::mark_price;
     case Endpoint::usdm_public:
-      return kind == StreamKind::book_ticker || kind == StreamKind::partial_depth || kind == StreamKind::trade;
+      return kind == StreamKind::book_ticker || kind == StreamKind::partial_depth || kind == StreamKind::diff_depth ||
+             kind == StreamKind::trade;
     case Endpoint::usdm_market:
-      return kind != StreamKind::book_ticker && kind != StreamKind::partial_depth && kind != StreamKind::trade;
+      return kind != StreamKind::book_ticker && kind != StreamKind::partial_depth && kind != StreamKind::diff_depth &&
+             kind != StreamKind::trade;
   }
   return false;
+}
+
+bool offered_by(const StreamSpec& spec, Flavour product) {
+  if (spec.kind != StreamKind::diff_depth || product != Flavour::spot) return true;
+  return spec.speed_ms == 0 || spec.speed_ms == 100;
+}
+
+int diff_depth_speed_ms(const StreamSpec& spec, Flavour product) {
+  if (spec.speed_ms != 0) return spec.speed_ms;
+  return product == Flavour::spot ? 1000 : 250;
 }
 
 Endpoint usdm_endpoint_for(StreamKind kind) {

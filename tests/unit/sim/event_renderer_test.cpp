@@ -237,6 +237,43 @@ TEST_F(EventRendererTest, DepthShapes) {
   EXPECT_EQ(futures.at("a").as_array()[0].as_array()[0].as_string(), "0.0026");
 }
 
+TEST_F(EventRendererTest, DiffDepthShapes) {
+  event_.first_id = 157;
+  event_.id = 160;
+  event_.prev_id = 149;
+  event_.changed_bids = {{24, 1000}, {23, 0}};
+  event_.changed_asks = {{26, 10000}};
+  event_.kind = StreamKind::diff_depth;
+  render_event(event_, kSpotMs, out_);
+  EXPECT_EQ(out_,
+            R"({"e":"depthUpdate","E":1672515782136,"s":"BNBUSDT","U":157,"u":160,)"
+            R"("b":[["0.00240000","10.00000000"],["0.00230000","0.00000000"]],"a":[["0.00260000","100.00000000"]]})");
+  const auto micro = render(StreamKind::diff_depth, kSpotUs);
+  EXPECT_EQ(micro.at("E").as_int64(), kNowUs);
+  const auto futures = render(StreamKind::diff_depth, kFuturesMs);
+  EXPECT_EQ(keys(futures), (Keys{"e", "E", "T", "s", "U", "u", "pu", "b", "a"}));
+  EXPECT_EQ(futures.at("T").as_int64(), kNowUs / 1000);
+  EXPECT_EQ(futures.at("pu").as_int64(), 149);
+  EXPECT_EQ(futures.at("b").as_array()[1].as_array()[1].as_string(), "0.00");
+  // No change on a side: an empty array, as Binance sends.
+  event_.changed_asks.clear();
+  EXPECT_TRUE(render(StreamKind::diff_depth, kFuturesMs).at("a").as_array().empty());
+  // Many levels (a stream quiet for long): the buffer grows to fit.
+  event_.changed_bids.assign(3000, PriceLevel{253519, 3121});
+  EXPECT_EQ(render(StreamKind::diff_depth, kSpotMs).at("b").as_array().size(), 3000u);
+}
+
+TEST_F(EventRendererTest, DepthSnapshotShapes) {
+  const std::vector<PriceLevel> bids{{24, 1000}, {23, 500}};
+  const std::vector<PriceLevel> asks{{26, 10000}};
+  render_depth_snapshot(symbol_, Flavour::spot, 1027024, kNowUs, bids, asks, out_);
+  EXPECT_EQ(out_, R"({"lastUpdateId":1027024,"bids":[["0.00240000","10.00000000"],["0.00230000","5.00000000"]],)"
+                  R"("asks":[["0.00260000","100.00000000"]]})");
+  render_depth_snapshot(symbol_, Flavour::usdm_futures, 1027024, kNowUs, bids, {}, out_);
+  EXPECT_EQ(out_, R"({"lastUpdateId":1027024,"E":1672515782136,"T":1672515782136,)"
+                  R"("bids":[["0.0024","10.00"],["0.0023","5.00"]],"asks":[]})");
+}
+
 TEST_F(EventRendererTest, MarkPriceShape) {
   event_.mark = {117941500, 1178462659091, 1178425641265, -38167, 1'672'531'200'000'000};
   symbol_.price_decimals = 4;
@@ -329,9 +366,10 @@ TEST(EventRendererModel, EveryKindEveryFormatIsValidJson) {
   const auto symbols = SymbolList::from_csv("btcusdt,ethusdt,pepeusdt,1000shibusdt,xyzusdt");
   MarketModel model{symbols, 9, kNowUs};
   std::vector<StreamId> streams;
-  for (const char* name : {"btcusdt@trade", "ethusdt@aggTrade", "pepeusdt@kline_1s", "btcusdt@kline_1M",
-                           "xyzusdt@bookTicker", "1000shibusdt@miniTicker", "btcusdt@ticker", "ethusdt@depth5",
-                           "pepeusdt@depth20@100ms", "btcusdt@markPrice@1s", "!miniTicker@arr"}) {
+  for (const char* name :
+       {"btcusdt@trade", "ethusdt@aggTrade", "pepeusdt@kline_1s", "btcusdt@kline_1M", "xyzusdt@bookTicker",
+        "1000shibusdt@miniTicker", "btcusdt@ticker", "ethusdt@depth5", "pepeusdt@depth20@100ms", "btcusdt@markPrice@1s",
+        "btcusdt@depth", "btcusdt@depth@100ms", "!miniTicker@arr"}) {
     streams.push_back(model.open_stream(*parse_stream_spec(name, symbols).spec));
   }
   std::string out;

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "symbol_list.hpp"
@@ -313,6 +315,124 @@ TEST_F(MarketModelTest, MarkPriceNearTheBookWithNextFunding) {
   EXPECT_GT(ev.mark.next_funding_us, kStart);
   EXPECT_LE(ev.mark.next_funding_us, kStart + 8 * 3600 * kSecond);
   EXPECT_EQ(ev.mark.next_funding_us % (8 * 3600 * kSecond), 0);
+}
+
+// A client's view of one diff-depth stream: price → quantity per side, as
+// the events set them.
+struct LocalBook {
+  std::map<std::int64_t, std::int64_t> bids, asks;
+  void apply(const Event& ev) {
+    for (auto [levels, side] : {std::pair{&ev.changed_bids, &bids}, std::pair{&ev.changed_asks, &asks}}) {
+      for (const auto& l : *levels) {
+        if (l.qty == 0) {
+          side->erase(l.price);
+        } else {
+          (*side)[l.price] = l.qty;
+        }
+      }
+    }
+  }
+};
+
+LocalBook whole(const DepthBook& book) {
+  std::vector<PriceLevel> bids;
+  std::vector<PriceLevel> asks;
+  book.top(book.slots(BookSide::ask) + book.slots(BookSide::bid), bids, asks);
+  LocalBook out;
+  for (const auto& l : bids) out.bids[l.price] = l.qty;
+  for (const auto& l : asks) out.asks[l.price] = l.qty;
+  return out;
+}
+
+TEST_F(MarketModelTest, DiffDepthSpeedsShareOneBookAndEachStreamIsContiguous) {
+  // Spot: U = previous u + 1 on each stream, although the other speed of the
+  // same symbol changes the same book in between.
+  const auto slow = open("btcusdt@depth");
+  const auto fast = open("btcusdt@depth@100ms");
+  const auto& book = model_.book(Flavour::spot, 0);
+  std::uint64_t last[2] = {book.update_id(), book.update_id()};
+  LocalBook local[2] = {whole(book), whole(book)};
+  for (int i = 0; i < 300; ++i) {
+    // Irregular interleaving: the fast stream runs up to three times in a row.
+    const int which = (i % 4 == 3) ? 0 : 1;
+    const auto stream = which == 0 ? slow : fast;
+    const auto& ev = model_.advance(stream, kStart + i);
+    ASSERT_EQ(ev.kind, StreamKind::diff_depth);
+    ASSERT_EQ(ev.first_id, last[which] + 1) << i;
+    ASSERT_EQ(ev.prev_id, last[which]);
+    ASSERT_GE(ev.id, ev.first_id);
+    ASSERT_EQ(ev.id, book.update_id());  // every change so far is in it
+    ASSERT_FALSE(ev.changed_bids.empty() && ev.changed_asks.empty());
+    last[which] = ev.id;
+    local[which].apply(ev);
+    const auto now = whole(book);
+    ASSERT_EQ(local[which].bids, now.bids) << i;
+    ASSERT_EQ(local[which].asks, now.asks) << i;
+    for (std::size_t l = 1; l < ev.changed_bids.size(); ++l) {
+      ASSERT_LT(ev.changed_bids[l].price, ev.changed_bids[l - 1].price);
+    }
+    for (std::size_t l = 1; l < ev.changed_asks.size(); ++l) {
+      ASSERT_GT(ev.changed_asks[l].price, ev.changed_asks[l - 1].price);
+    }
+  }
+}
+
+TEST_F(MarketModelTest, FuturesDiffDepthChainsByPuAcrossFourSpeeds) {
+  std::vector<StreamId> streams;
+  for (const char* name : {"ethusdt@depth", "ethusdt@depth@100ms", "ethusdt@depth@250ms", "ethusdt@depth@500ms"}) {
+    streams.push_back(model_.open_stream(*parse_stream_spec(name, symbols_).spec, Flavour::usdm_futures));
+  }
+  EXPECT_EQ(model_.endpoint(streams[0]), Endpoint::usdm_public);
+  const auto& book = model_.book(Flavour::usdm_futures, 1);
+  std::vector<std::uint64_t> last(streams.size(), book.update_id());
+  for (int i = 0; i < 400; ++i) {
+    const std::size_t which = static_cast<std::size_t>(i * 7 % 11) % streams.size();
+    const auto& ev = model_.advance(streams[which], kStart + i);
+    ASSERT_EQ(ev.prev_id, last[which]) << i;  // pu = this stream's previous u
+    ASSERT_EQ(ev.first_id, last[which] + 1);
+    last[which] = ev.id;
+  }
+}
+
+TEST_F(MarketModelTest, DiffDepthBooksArePerProductAndSymbol) {
+  const auto spot = open("btcusdt@depth");
+  const auto futures = model_.open_stream(*parse_stream_spec("btcusdt@depth", symbols_).spec, Flavour::usdm_futures);
+  const auto eth = open("ethusdt@depth");
+  const auto futures_id = model_.book(Flavour::usdm_futures, 0).update_id();
+  const auto eth_id = model_.book(Flavour::spot, 1).update_id();
+  EXPECT_NE(model_.book(Flavour::spot, 0).update_id(), futures_id);  // separate counters
+  for (int i = 0; i < 10; ++i) model_.advance(spot, kStart + i);
+  EXPECT_EQ(model_.book(Flavour::usdm_futures, 0).update_id(), futures_id);
+  EXPECT_EQ(model_.book(Flavour::spot, 1).update_id(), eth_id);
+  EXPECT_EQ(model_.advance(futures, kStart).first_id, futures_id + 1);
+  EXPECT_EQ(model_.advance(eth, kStart).first_id, eth_id + 1);
+  EXPECT_EQ(&model_.book(Flavour::spot, 0), &model_.book(Flavour::spot, 0));
+}
+
+TEST_F(MarketModelTest, DiffDepthBookHonoursItsLevelCount) {
+  MarketModel small{symbols_, 42, kStart, 7};
+  const auto stream = small.open_stream(*parse_stream_spec("pepeusdt@depth@100ms", symbols_).spec);
+  for (int i = 0; i < 500; ++i) {
+    const auto& ev = small.advance(stream, kStart + i);
+    ASSERT_LE(ev.changed_bids.size(), 7u);
+    ASSERT_LE(ev.changed_asks.size(), 7u);
+  }
+  const auto& book = small.book(Flavour::spot, 2);
+  EXPECT_EQ(book.slots(BookSide::ask), 7u);
+  EXPECT_LE(book.slots(BookSide::bid), 7u);
+  EXPECT_GE(book.price(BookSide::bid, book.slots(BookSide::bid) - 1), 1);
+}
+
+TEST_F(MarketModelTest, SkippedDiffDepthEventConsumesItsUpdateIds) {
+  const auto depth = open("btcusdt@depth@100ms");
+  const auto first = model_.advance(depth, kStart).id;
+  model_.skip(depth, kStart + 1);
+  const auto lost = model_.book(Flavour::spot, 0).update_id();
+  ASSERT_GT(lost, first);
+  const auto& ev = model_.advance(depth, kStart + 2);
+  EXPECT_EQ(ev.first_id, lost + 1);
+  EXPECT_GT(ev.first_id, first + 1);  // the client sees U > previous u + 1
+  EXPECT_EQ(ev.prev_id, lost);
 }
 
 TEST_F(MarketModelTest, AllMiniTickersMovesEverySymbol) {

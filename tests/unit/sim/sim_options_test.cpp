@@ -165,6 +165,23 @@ TEST(SimOptions, FaultFlagErrors) {
   expect_usage_error({"--plain", "--fault-target-path", "market"}, "--fault-target-path");
 }
 
+TEST(SimOptions, BookAndRestOptions) {
+  const auto defaults = parse_ok({"--plain"});
+  EXPECT_EQ(defaults.book_levels, 1000u);
+  EXPECT_FALSE(defaults.rest_weight_limit.has_value());  // Binance's: 6000 spot, 2400 futures
+  EXPECT_EQ(defaults.rest_delay, Micros{0});
+  const auto o = parse_ok({"--plain", "--book-levels", "5000", "--rest-weight-limit", "100", "--rest-delay", "0.25"});
+  EXPECT_EQ(o.book_levels, 5000u);
+  EXPECT_EQ(o.rest_weight_limit, 100u);
+  EXPECT_EQ(o.rest_delay, std::chrono::milliseconds(250));
+  expect_usage_error({"--plain", "--book-levels", "0"}, "--book-levels");
+  expect_usage_error({"--plain", "--book-levels", "5001"}, "--book-levels");
+  expect_usage_error({"--plain", "--rest-weight-limit", "0"}, "--rest-weight-limit");
+  expect_usage_error({"--plain", "--rest-weight-limit", "many"}, "--rest-weight-limit");
+  expect_usage_error({"--plain", "--rest-delay", "-1"}, "--rest-delay");
+  expect_usage_error({"--plain", "--rest-delay", "601"}, "--rest-delay");
+}
+
 TEST(SimOptions, LogLevelAndUnknownFlags) {
   EXPECT_EQ(parse_ok({"--plain", "--log-level", "debug"}).log_level, "debug");
   expect_usage_error({"--plain", "--log-level", "loud"}, "loud");
@@ -178,6 +195,9 @@ TEST(SimOptions, HelpAndVersionExitZero) {
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_NE(help.message.find("--malformed-every"), std::string::npos);
   EXPECT_NE(help.message.find("--listen"), std::string::npos);
+  for (const char* option : {"--book-levels", "--rest-weight-limit", "--rest-delay"}) {
+    EXPECT_NE(help.message.find(option), std::string::npos) << option;
+  }
   auto version = parse({"--version"});
   EXPECT_FALSE(version.options);
   EXPECT_EQ(version.exit_code, 0);

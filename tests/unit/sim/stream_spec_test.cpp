@@ -78,10 +78,48 @@ TEST_F(StreamSpecTest, PartialDepth) {
     EXPECT_EQ(fast.depth_levels, levels);
     EXPECT_TRUE(fast.fast);
   }
-  for (const char* bad : {"btcusdt@depth", "btcusdt@depth@100ms", "btcusdt@depth15", "btcusdt@depth50",
-                          "btcusdt@depth5@1000ms", "btcusdt@depth5@", "btcusdt@depth20@100"}) {
+  for (const char* bad : {"btcusdt@depth15", "btcusdt@depth50", "btcusdt@depth5@1000ms", "btcusdt@depth5@",
+                          "btcusdt@depth20@100", "btcusdt@depth5@250ms"}) {
     EXPECT_EQ(parse_error(bad), StreamError::unknown_type) << bad;
   }
+}
+
+TEST_F(StreamSpecTest, DiffDepthAtEverySpeed) {
+  const auto plain = parse_ok("btcusdt@depth");
+  EXPECT_EQ(plain.kind, StreamKind::diff_depth);
+  EXPECT_EQ(plain.speed_ms, 0);
+  EXPECT_FALSE(plain.fast);
+  EXPECT_EQ(plain.name, "btcusdt@depth");
+  EXPECT_EQ(plain.symbol, "btcusdt");
+  const std::pair<const char*, int> speeds[] = {{"@100ms", 100}, {"@250ms", 250}, {"@500ms", 500}};
+  for (const auto& [suffix, ms] : speeds) {
+    const auto spec = parse_ok(std::string("ethusdt@depth") + suffix);
+    EXPECT_EQ(spec.kind, StreamKind::diff_depth) << suffix;
+    EXPECT_EQ(spec.speed_ms, ms) << suffix;
+    EXPECT_EQ(spec.fast, ms == 100) << suffix;
+    EXPECT_EQ(spec.symbol_index, 1u);
+  }
+  for (const char* bad : {"btcusdt@depth@", "btcusdt@depth@1000ms", "btcusdt@depth@100", "btcusdt@depth@100ms@x",
+                          "btcusdt@depth@1s", "btcusdt@Depth", "btcusdt@depth@250MS"}) {
+    EXPECT_EQ(parse_error(bad), StreamError::unknown_type) << bad;
+  }
+  EXPECT_EQ(parse_error("solusdt@depth"), StreamError::unknown_symbol);
+}
+
+TEST_F(StreamSpecTest, DiffDepthSpeedsByProduct) {
+  // Spot: @depth (1000 ms) and @depth@100ms; USD-M: @depth (250 ms), 100, 250, 500.
+  EXPECT_TRUE(offered_by(parse_ok("btcusdt@depth"), Flavour::spot));
+  EXPECT_TRUE(offered_by(parse_ok("btcusdt@depth@100ms"), Flavour::spot));
+  EXPECT_FALSE(offered_by(parse_ok("btcusdt@depth@250ms"), Flavour::spot));
+  EXPECT_FALSE(offered_by(parse_ok("btcusdt@depth@500ms"), Flavour::spot));
+  for (const char* name : {"btcusdt@depth", "btcusdt@depth@100ms", "btcusdt@depth@250ms", "btcusdt@depth@500ms"}) {
+    EXPECT_TRUE(offered_by(parse_ok(name), Flavour::usdm_futures)) << name;
+  }
+  EXPECT_TRUE(offered_by(parse_ok("btcusdt@trade"), Flavour::spot));
+  EXPECT_EQ(diff_depth_speed_ms(parse_ok("btcusdt@depth"), Flavour::spot), 1000);
+  EXPECT_EQ(diff_depth_speed_ms(parse_ok("btcusdt@depth"), Flavour::usdm_futures), 250);
+  EXPECT_EQ(diff_depth_speed_ms(parse_ok("btcusdt@depth@100ms"), Flavour::spot), 100);
+  EXPECT_EQ(diff_depth_speed_ms(parse_ok("btcusdt@depth@500ms"), Flavour::usdm_futures), 500);
 }
 
 TEST_F(StreamSpecTest, MarkPrice) {
@@ -116,7 +154,6 @@ TEST_F(StreamSpecTest, MalformedNames) {
   }
   EXPECT_EQ(parse_error("btcusdt@trade@x"), StreamError::unknown_type);
   EXPECT_EQ(parse_error("btcusdt@trade "), StreamError::unknown_type);
-  EXPECT_EQ(parse_error("btcusdt@depth"), StreamError::unknown_type);
 }
 
 TEST_F(StreamSpecTest, DescribeGivesText) {
@@ -133,6 +170,8 @@ TEST(StreamSpecRouting, FuturesSplitsKindsByPath) {
   EXPECT_FALSE(served_on(StreamKind::partial_depth, Endpoint::usdm_market));
   EXPECT_TRUE(served_on(StreamKind::book_ticker, Endpoint::usdm_public));
   EXPECT_TRUE(served_on(StreamKind::partial_depth, Endpoint::usdm_public));
+  EXPECT_TRUE(served_on(StreamKind::diff_depth, Endpoint::usdm_public));
+  EXPECT_FALSE(served_on(StreamKind::diff_depth, Endpoint::usdm_market));
   EXPECT_FALSE(served_on(StreamKind::kline, Endpoint::usdm_public));
   // Trades moved to /public with the book streams (ccxt asks there).
   EXPECT_TRUE(served_on(StreamKind::trade, Endpoint::usdm_public));
@@ -142,6 +181,7 @@ TEST(StreamSpecRouting, FuturesSplitsKindsByPath) {
 TEST(StreamSpecRouting, UsdmEndpointForEachKind) {
   EXPECT_EQ(usdm_endpoint_for(StreamKind::book_ticker), Endpoint::usdm_public);
   EXPECT_EQ(usdm_endpoint_for(StreamKind::partial_depth), Endpoint::usdm_public);
+  EXPECT_EQ(usdm_endpoint_for(StreamKind::diff_depth), Endpoint::usdm_public);
   EXPECT_EQ(usdm_endpoint_for(StreamKind::trade), Endpoint::usdm_public);
   EXPECT_EQ(usdm_endpoint_for(StreamKind::kline), Endpoint::usdm_market);
   EXPECT_EQ(usdm_endpoint_for(StreamKind::all_mini_tickers), Endpoint::usdm_market);
@@ -150,7 +190,7 @@ TEST(StreamSpecRouting, UsdmEndpointForEachKind) {
 TEST(StreamSpecRouting, SpotServesAllButMarkPrice) {
   for (auto kind :
        {StreamKind::trade, StreamKind::agg_trade, StreamKind::kline, StreamKind::book_ticker, StreamKind::mini_ticker,
-        StreamKind::ticker, StreamKind::partial_depth, StreamKind::all_mini_tickers}) {
+        StreamKind::ticker, StreamKind::partial_depth, StreamKind::diff_depth, StreamKind::all_mini_tickers}) {
     EXPECT_TRUE(served_on(kind, Endpoint::spot)) << to_string(kind);
   }
   EXPECT_FALSE(served_on(StreamKind::mark_price, Endpoint::spot));
