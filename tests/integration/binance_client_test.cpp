@@ -50,14 +50,16 @@ class ClientMatrix : public ::testing::Test {
   void SetUp() override {
     sim_ = start_sim({"--rate", "600", "--symbols", "btcusdt,ethusdt"});
     spot_ = start_relay(dir_, entry("spot", "spot",
-                                    {"btcusdt@trade", "btcusdt@kline_1m", "btcusdt@bookTicker", "btcusdt@miniTicker"}));
+                                    {"btcusdt@trade", "btcusdt@kline_1m", "btcusdt@bookTicker", "btcusdt@miniTicker",
+                                     "btcusdt@depth@100ms"}));
     usdm_ = start_relay(dir_, entry("usdm", "usdm-futures",
                                     {"btcusdt@trade", "btcusdt@aggTrade", "btcusdt@kline_1m", "btcusdt@bookTicker",
-                                     "btcusdt@miniTicker"}));
+                                     "btcusdt@miniTicker", "btcusdt@depth@100ms"}));
   }
   std::string entry(const std::string& name, const std::string& product, const std::vector<std::string>& streams) {
+    // The order books' snapshots come from the simulator's REST paths.
     std::string yaml = "upstreams:\n  - name: " + name + "\n    url: " + sim_.url() + "\n    product: " + product +
-                       "\n    streams: [";
+                       "\n    rest_url: http://127.0.0.1:" + std::to_string(sim_.port) + "\n    streams: [";
     for (std::size_t i = 0; i < streams.size(); ++i) yaml += (i ? ", \"" : "\"") + streams[i] + "\"";
     return yaml + "]\n";
   }
@@ -78,7 +80,8 @@ class ClientMatrix : public ::testing::Test {
 };
 
 // ccxt pro: /ws/<n> then SUBSCRIBE; USD-M trades on /public, the rest on
-// /market; watchTrades, watchOHLCV and watchTicker (miniTicker).
+// /market; watchTrades, watchOHLCV, watchTicker (miniTicker) and
+// watchOrderBook (the REST depth snapshot from the relay, then its diffs).
 TEST_F(ClientMatrix, CcxtProWatchesSpotAndUsdmThroughTheRelay) {
   expect_every_cell("ccxt_client.js", relay_url(spot_), relay_url(usdm_));
 }

@@ -169,6 +169,8 @@ struct Product {
   const char* raw_path;    // the same stream's raw form there
 };
 
+void PrintTo(const Product& p, std::ostream* os) { *os << p.name; }
+
 const Product kSpot{"spot", "/api/v3/depth", "btcusdt@depth@100ms", Follower::Rule::spot, "/stream", "/ws/"};
 const Product kUsdm{"usdm-futures",          "/fapi/v1/depth", "btcusdt@depth@100ms",
                     Follower::Rule::futures, "/public/stream", "/public/ws/"};

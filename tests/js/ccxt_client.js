@@ -1,7 +1,11 @@
 // ccxt's websocket layer ("pro": ccxt.pro.binance and ccxt.pro.binanceusdm),
 // configured with nothing but the relay's base URLs, as a trading program
 // pointed at the relay would be. Cells: watchTrades, watchOHLCV 1m and
-// watchTicker on spot BTC/USDT and USD-M BTC/USDT:USDT.
+// watchTicker on spot BTC/USDT and USD-M BTC/USDT:USDT, and watchOrderBook
+// on both: ccxt follows Binance's order-book procedure itself (REST depth
+// snapshot from the same base URL over http(s), diffs from
+// <symbol>@depth@100ms, stitched by U/u, and pu on USD-M; a break in the ids
+// throws), so its cells pass only if the relay's snapshot and diffs agree.
 // Prints one JSON summary line and exits 0 when every cell got 3 events.
 //   node ccxt_client.js ws://127.0.0.1:SPOT_PORT ws://127.0.0.1:USDM_PORT
 //
@@ -10,9 +14,10 @@
 // USD-M uses key 'future' and rewrites a trailing '/ws' into '/public/ws'
 // or '/market/ws' by channel before appending the stream index.
 //
-// No REST: every watch* call runs loadMarkets() (a REST request to
-// api.binance.com) unless markets are already set, so the two markets are
-// given offline with setMarkets().
+// REST only for the depth snapshots (urls.api.public and fapiPublic, the base
+// URL with http in place of ws): every watch* call runs loadMarkets() (a
+// REST request to api.binance.com) unless markets are already set, so the
+// two markets are given offline with setMarkets().
 // Plain ws:// URLs: ccxt refuses them ("to use proxy with non-ssl ws://
 // urls...") until loadHttpProxyAgent() has created a node:http Agent; that
 // call makes no request, it only loads the module.
@@ -36,17 +41,19 @@ function market (ex, m) {
   }, m))
 }
 
-function configure (ex, key, base) {
+function configure (ex, key, base, restKey, restPath) {
   const trimmed = base.replace(/\/+$/, '')
   ex.urls.api.ws[key] = trimmed + '/ws'
+  ex.urls.api[restKey] = trimmed.replace(/^ws/, 'http') + restPath
   return ex
 }
 
-const spot = configure(new ccxt.pro.binance({ enableRateLimit: false }), 'spot', spotBase)
+const spot = configure(new ccxt.pro.binance({ enableRateLimit: false }), 'spot', spotBase, 'public', '/api/v3')
 spot.setMarkets([market(spot, {
   id: 'BTCUSDT', symbol: 'BTC/USDT', base: 'BTC', quote: 'USDT', baseId: 'BTC', quoteId: 'USDT', type: 'spot', spot: true
 })])
-const usdm = configure(new ccxt.pro.binanceusdm({ enableRateLimit: false }), 'future', usdmBase)
+const usdm = configure(new ccxt.pro.binanceusdm({ enableRateLimit: false }), 'future', usdmBase, 'fapiPublic',
+  '/fapi/v1')
 usdm.setMarkets([market(usdm, {
   id: 'BTCUSDT',
   symbol: 'BTC/USDT:USDT',
@@ -112,7 +119,25 @@ function tickerCheck (symbol) {
   }
 }
 
+// A book the library kept: best bid under best ask, each side sorted, and
+// its id (the snapshot's lastUpdateId, then each diff's u) moving on.
+function bookCheck (symbol) {
+  let nonce = -1
+  return book => {
+    if (!book || book.symbol !== symbol) return `book for ${book && book.symbol}`
+    const { bids, asks } = book
+    if (bids.length === 0 || asks.length === 0) return 'an empty side'
+    if (!(bids[0][0] < asks[0][0])) return `crossed: bid ${bids[0][0]} ask ${asks[0][0]}`
+    for (let i = 1; i < bids.length; i++) if (!(bids[i][0] < bids[i - 1][0])) return 'bids out of order'
+    for (let i = 1; i < asks.length; i++) if (!(asks[i][0] > asks[i - 1][0])) return 'asks out of order'
+    if (!(book.nonce > nonce)) return `id ${book.nonce} after ${nonce}`
+    nonce = book.nonce
+  }
+}
+
 Promise.all([spot.loadHttpProxyAgent(), usdm.loadHttpProxyAgent()]).then(() => Promise.all([
+  cell('spot.orderbook', () => spot.watchOrderBook('BTC/USDT'), bookCheck('BTC/USDT')),
+  cell('usdm.orderbook', () => usdm.watchOrderBook('BTC/USDT:USDT'), bookCheck('BTC/USDT:USDT')),
   cell('spot.trades', () => spot.watchTrades('BTC/USDT'), tradeCheck('BTC/USDT')),
   cell('spot.ohlcv', () => spot.watchOHLCV('BTC/USDT', '1m'), ohlcvCheck),
   cell('spot.ticker', () => spot.watchTicker('BTC/USDT'), tickerCheck('BTC/USDT')),
