@@ -402,14 +402,15 @@ class FilesTest(unittest.TestCase):
     def test_comparison_row_shows_every_impl_for_server_and_client(self):
         dashboard = load_dashboard()
         rows = [panel["title"] for _, panel in panels_of(dashboard) if panel.get("type") == "row"]
-        self.assertEqual(len(rows), 3, rows)
+        self.assertEqual(len(rows), 4, rows)
         comparison = [q for q in queries_of(dashboard) if q[0] == rows[0]]
         relay = [q for q in queries_of(dashboard) if q[0] == rows[1]]
         backbone = [q for q in queries_of(dashboard) if q[0] == rows[2]]
+        books = [q for q in queries_of(dashboard) if q[0] == rows[3]]
         for _, panel, ref, expr in comparison:
             self.assertRegex(expr, r"by \((le, )?impl\)", f"{panel} {ref} must show each impl apart")
             self.assertIn('impl=~"$impl"', expr, f"{panel} {ref} must follow the impl variable")
-        for _, panel, ref, expr in relay + backbone:
+        for _, panel, ref, expr in relay + backbone + books:
             self.assertIn('instance=~"$instance"', expr, f"{panel} {ref} must follow the instance variable")
         # The comparison's figures, server and client side by side.
         used = set().union(*(metric_names(q[3]) for q in comparison))
@@ -430,6 +431,12 @@ class FilesTest(unittest.TestCase):
                      "tickrelay_backbone_received_messages_total", "tickrelay_backbone_duplicates_total",
                      "tickrelay_backbone_subscriptions", "tickrelay_backbone_rtt_seconds_bucket",
                      "tickrelay_upstream_event_lag_seconds_bucket", "tickrelay_clients_connected"):
+            self.assertIn(name, used)
+        # The order books row: what is kept, resyncs, the REST weight spent, age and memory.
+        used = set().union(*(metric_names(q[3]) for q in books))
+        for name in ("tickrelay_books", "tickrelay_books_synced", "tickrelay_book_resyncs_total",
+                     "tickrelay_book_snapshot_requests_total", "tickrelay_book_snapshot_weight_total",
+                     "tickrelay_book_oldest_age_seconds", "tickrelay_book_bytes"):
             self.assertIn(name, used)
 
     def test_metric_name_extraction(self):
