@@ -17,8 +17,6 @@ constexpr std::int64_t kUsPerMs = 1000;
 constexpr std::int64_t kUsPerSecond = 1'000'000;
 constexpr std::int64_t kUsPerMinute = 60 * kUsPerSecond;
 constexpr std::int64_t kWindowMs = 60'000;
-constexpr std::size_t kMaxSpotLimit = 5000;
-constexpr std::array<int, 7> kFuturesLimits{5, 10, 20, 50, 100, 500, 1000};
 // Binance's header; clients read it to pace themselves.
 constexpr std::string_view kUsedWeightHeader = "X-MBX-USED-WEIGHT-1M";
 
@@ -67,42 +65,6 @@ void append_stats(std::string& out, const RestStats& s) {
 }
 
 }  // namespace
-
-std::optional<RestApi> depth_api_of(std::string_view path) {
-  if (path == "/api/v3/depth") return RestApi::spot;
-  if (path == "/fapi/v1/depth") return RestApi::usdm;
-  if (path == "/dapi/v1/depth") return RestApi::coinm;
-  return std::nullopt;
-}
-
-int default_depth_limit(RestApi api) { return api == RestApi::spot ? 100 : 500; }
-
-std::optional<int> parse_depth_limit(RestApi api, std::string_view text) {
-  int value = 0;
-  const auto* end = text.data() + text.size();
-  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  // Digits only: from_chars would take a leading '-'.
-  if (text.empty() || text.front() == '-' || ec != std::errc{} || ptr != end) return std::nullopt;
-  if (api == RestApi::spot) {
-    if (value < 1 || static_cast<std::size_t>(value) > kMaxSpotLimit) return std::nullopt;
-    return value;
-  }
-  if (std::find(kFuturesLimits.begin(), kFuturesLimits.end(), value) == kFuturesLimits.end()) return std::nullopt;
-  return value;
-}
-
-int depth_weight(RestApi api, int limit) {
-  if (api == RestApi::spot) {
-    if (limit <= 100) return 5;
-    if (limit <= 500) return 25;
-    if (limit <= 1000) return 50;
-    return 250;
-  }
-  if (limit <= 50) return 2;
-  if (limit <= 100) return 5;
-  if (limit <= 500) return 10;
-  return 20;
-}
 
 void DepthRest::Counter::charge(std::int64_t now_ms, std::uint64_t weight) {
   stats.weight += weight;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "market_event.hpp"
+#include "tickrelay/fanout/depth_request.hpp"
 #include "tickrelay/fanout/rest_handler.hpp"
 
 namespace tickrelay::sim {
@@ -23,26 +24,18 @@ namespace tickrelay::sim {
 class MarketModel;
 class SymbolList;
 
-// Each is a separate server at Binance, with its own weight count.
-enum class RestApi : std::uint8_t { spot, usdm, coinm };  // /api/v3, /fapi/v1, /dapi/v1
-inline constexpr std::size_t kRestApis = 3;
+using fanout::default_depth_limit;
+using fanout::depth_api_of;
+using fanout::depth_weight;
+using fanout::kRestApis;
+using fanout::parse_depth_limit;
+using fanout::RestApi;
 
 // Binance's defaults: 6000 a minute on spot, 2400 on futures.
 inline constexpr std::uint64_t kSpotWeightLimit = 6000;
 inline constexpr std::uint64_t kFuturesWeightLimit = 2400;
 
 inline constexpr std::string_view kRestStatsPath = "/sim/rest-stats";
-
-// The API a depth path belongs to; nullopt for any other path.
-std::optional<RestApi> depth_api_of(std::string_view path);
-
-// The limit a request gets when it names none: 100 on spot, 500 on futures.
-int default_depth_limit(RestApi api);
-// `text` as a limit the API accepts (spot 1..5000; futures 5, 10, 20, 50,
-// 100, 500 or 1000), or nullopt.
-std::optional<int> parse_depth_limit(RestApi api, std::string_view text);
-// Binance's request weight of GET depth with an accepted `limit`.
-int depth_weight(RestApi api, int limit);
 
 // What the stats answer counts, over all APIs or for one.
 struct RestStats {

@@ -8,6 +8,7 @@
 #include <random>
 #include <stdexcept>
 
+#include "tickrelay/fanout/depth_request.hpp"
 #include "tickrelay/fanout/router.hpp"
 #include "tickrelay/wire/duration.hpp"
 #include "tickrelay/wire/tls_context.hpp"
@@ -18,18 +19,26 @@ namespace {
 namespace http = beast::http;
 using config::Product;
 
-constexpr std::array<std::size_t, 7> kFuturesLimits = {5, 10, 20, 50, 100, 500, 1000};
 constexpr std::size_t kMaxPendingPerBook = 256;
 constexpr std::size_t kMaxClientWindows = 4096;
 constexpr auto kSweep = std::chrono::milliseconds(100);
 
-const char* depth_path(Product product) {
+fanout::RestApi api_of(Product product) {
   switch (product) {
-    case Product::spot: return "/api/v3/depth";
-    case Product::usdm_futures: return "/fapi/v1/depth";
-    case Product::coinm_futures: return "/dapi/v1/depth";
+    case Product::spot: return fanout::RestApi::spot;
+    case Product::usdm_futures: return fanout::RestApi::usdm;
+    case Product::coinm_futures: return fanout::RestApi::coinm;
   }
-  return "/api/v3/depth";
+  return fanout::RestApi::spot;
+}
+
+Product product_of(fanout::RestApi api) {
+  switch (api) {
+    case fanout::RestApi::spot: return Product::spot;
+    case fanout::RestApi::usdm: return Product::usdm_futures;
+    case fanout::RestApi::coinm: return Product::coinm_futures;
+  }
+  return Product::spot;
 }
 
 std::string book_key(Product product, std::string_view symbol) {
@@ -47,34 +56,7 @@ double uniform() {
   return std::uniform_real_distribution<double>(0, 1)(rng);
 }
 
-bool valid_limit(Product product, std::size_t limit) {
-  if (product == Product::spot) return limit >= 1 && limit <= 5000;
-  return std::find(kFuturesLimits.begin(), kFuturesLimits.end(), limit) != kFuturesLimits.end();
-}
-
 }  // namespace
-
-std::size_t depth_weight(Product product, std::size_t limit) {
-  if (product == Product::spot) {
-    if (limit <= 100) return 5;
-    if (limit <= 500) return 25;
-    if (limit <= 1000) return 50;
-    return 250;
-  }
-  if (limit <= 50) return 2;
-  if (limit <= 100) return 5;
-  if (limit <= 500) return 10;
-  return 20;
-}
-
-std::size_t snapshot_limit(Product product, std::size_t wanted) {
-  if (product == Product::spot) return std::clamp<std::size_t>(wanted, 1, 5000);
-  std::size_t best = kFuturesLimits.front();
-  for (const auto l : kFuturesLimits) {
-    if (l <= wanted) best = l;
-  }
-  return best;
-}
 
 struct BookService::Api {
   Api(net::io_context& ioc, const config::BooksConfig& config)
@@ -248,8 +230,8 @@ void BookService::pump(Api& api) {
       continue;
     }
     Book& book = *it->second;
-    const auto limit = snapshot_limit(api.product, config_.snapshot_limit);
-    const auto weight = depth_weight(api.product, limit);
+    const auto limit = fanout::largest_depth_limit(api_of(api.product), static_cast<int>(config_.snapshot_limit));
+    const auto weight = static_cast<std::size_t>(fanout::depth_weight(api_of(api.product), limit));
     const auto at = api.window.next_allowed(now, weight);
     if (at > now) return arm(api, at);
     api.window.record(now, weight);
@@ -257,7 +239,7 @@ void BookService::pump(Api& api) {
     ++api.in_flight;
     ++counters_.snapshot_requests;
     counters_.snapshot_weight += weight;
-    const std::string path = std::string(depth_path(api.product)) + "?symbol=" + book.symbol +
+    const std::string path = std::string(fanout::depth_path(api_of(api.product))) + "?symbol=" + book.symbol +
                              "&limit=" + std::to_string(limit);
     log_.debug("depth snapshot requested book={} weight={} used={}", book.key, weight, api.window.used(now));
     client_.get(api.target, path,
@@ -363,9 +345,7 @@ void BookService::sweep_pending() {
   });
 }
 
-bool BookService::serves(std::string_view path) const {
-  return path == "/api/v3/depth" || path == "/fapi/v1/depth" || path == "/dapi/v1/depth";
-}
+bool BookService::serves(std::string_view path) const { return fanout::depth_api_of(path).has_value(); }
 
 void BookService::get(std::string_view target, const net::ip::address& peer, Reply reply) {
   const auto url = boost::urls::parse_origin_form(target);
@@ -373,10 +353,8 @@ void BookService::get(std::string_view target, const net::ip::address& peer, Rep
     ++counters_.rest_errors;
     return reply(error(http::status::bad_request, -1100, "Illegal characters found in a parameter."));
   }
-  const std::string_view path = url->encoded_path();
-  const Product product = path == "/api/v3/depth"    ? Product::spot
-                          : path == "/fapi/v1/depth" ? Product::usdm_futures
-                                                     : Product::coinm_futures;
+  const auto rest_api = fanout::depth_api_of(url->encoded_path()).value_or(fanout::RestApi::spot);
+  const Product product = product_of(rest_api);
   std::string symbol;
   std::string limit_text;
   bool has_symbol = false;
@@ -390,16 +368,12 @@ void BookService::get(std::string_view target, const net::ip::address& peer, Rep
       has_limit = true;
     }
   }
-  std::size_t limit = product == Product::spot ? 100 : 500;
-  bool limit_ok = true;
-  if (has_limit) {
-    limit_ok = !limit_text.empty() && limit_text.size() <= 6 &&
-               std::all_of(limit_text.begin(), limit_text.end(), [](char c) { return c >= '0' && c <= '9'; });
-    if (limit_ok) limit = std::stoul(limit_text);
-    limit_ok = limit_ok && valid_limit(product, limit);
-  }
+  const auto parsed_limit = has_limit ? fanout::parse_depth_limit(rest_api, limit_text)
+                                      : std::optional<int>(fanout::default_depth_limit(rest_api));
+  const bool limit_ok = parsed_limit.has_value();
+  const auto limit = static_cast<std::size_t>(parsed_limit.value_or(fanout::default_depth_limit(rest_api)));
   // The client pays Binance's weight, bad requests at the default limit.
-  const std::size_t weight = depth_weight(product, limit_ok ? limit : (product == Product::spot ? 100 : 500));
+  const auto weight = static_cast<std::size_t>(fanout::depth_weight(rest_api, static_cast<int>(limit)));
   const auto now = Clock::now();
   if (clients_.size() >= kMaxClientWindows) {
     for (auto it = clients_.begin(); it != clients_.end();)

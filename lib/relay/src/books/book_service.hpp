@@ -43,11 +43,6 @@ namespace tickrelay::books {
 
 using fanout::RestAnswer;
 
-// Binance's request weight of a depth snapshot of `limit` levels.
-std::size_t depth_weight(config::Product product, std::size_t limit);
-// The largest limit Binance accepts for the product that is at most `wanted`.
-std::size_t snapshot_limit(config::Product product, std::size_t wanted);
-
 struct BookCounters {
   std::uint64_t snapshot_requests = 0;
   std::uint64_t snapshot_failures = 0;
