@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -331,6 +332,25 @@ TEST_P(BooksTest, AClientPastItsRequestWeightIsRefusedWhileOthersAreServed) {
     last = e.at("u").as_int64();
   }
   EXPECT_GE(relay_.metric("tickrelay_book_rest_requests_total", "result=\"rate_limited\""), 1);
+}
+
+TEST_P(BooksTest, BookOfAStreamTheConfigNoLongerCarriesIsDropped) {
+  const auto& p = GetParam();
+  start({"--rate", "200"}, "snapshot_limit: 1000", {p.stream, "btcusdt@aggTrade"});
+  ASSERT_TRUE(eventually([&] { return relay_.metric("tickrelay_books_synced") == 1; }));
+  ASSERT_EQ(http_get(relay_.client_port, depth_query("BTCUSDT", 5)).first, 200);
+  // Reloaded without the depth stream: its book goes, the REST path says so.
+  const std::string base = "127.0.0.1:" + std::to_string(sim_.port);
+  std::ofstream(relay_.config_path) << relay_yaml(
+      upstream_yaml("sim", std::string("url: ws://") + base + "\nproduct: " + p.name + "\nrest_url: http://" + base,
+                    {"btcusdt@aggTrade"}),
+      relay_.client_port, relay_.metrics_port);
+  relay_.process->signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return relay_.metric("tickrelay_books") == 0; }));
+  const auto [status, body] = http_get(relay_.client_port, depth_query("BTCUSDT", 5));
+  EXPECT_EQ(status, 400) << body;
+  EXPECT_EQ(json::parse(body).at("code").as_int64(), -1121);
+  EXPECT_EQ(relay_.metric("tickrelay_book_levels"), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Products, BooksTest, ::testing::Values(kSpot, kUsdm),
