@@ -356,6 +356,29 @@ TEST_P(BooksTest, BookOfAStreamTheConfigNoLongerCarriesIsDropped) {
 INSTANTIATE_TEST_SUITE_P(Products, BooksTest, ::testing::Values(kSpot, kUsdm),
                          [](const auto& info) { return info.param.rule == Follower::Rule::spot ? "Spot" : "Usdm"; });
 
+// Snapshots come over verified HTTPS, as from Binance: the simulator's
+// test certificate is trusted through the upstream's ca_file, and a name
+// it was not issued for is refused.
+TEST(BooksTls, SnapshotsComeOverVerifiedHttps) {
+  TempDir dir;
+  const auto certs = make_test_certificates(dir, {"localhost"});
+  const auto sim = start_sim({"--rate", "200", "--symbols", "btcusdt"}, &certs);
+  const std::string port = std::to_string(sim.port);
+  const auto trusted = start_relay(dir, sim_upstream(sim, {"btcusdt@depth@100ms"},
+                                                     "tls: { ca_file: " + certs.ca_file +
+                                                         " }\nrest_url: https://localhost:" + port));
+  // The certificate names localhost only: 127.0.0.1 is another host.
+  const auto wrong_name = start_relay(dir, sim_upstream(sim, {"btcusdt@depth@100ms"},
+                                                        "tls: { ca_file: " + certs.ca_file +
+                                                            " }\nrest_url: https://127.0.0.1:" + port));
+  ASSERT_TRUE(eventually([&] { return trusted.metric("tickrelay_books_synced") == 1; }));
+  const auto [status, body] = http_get(trusted.client_port, "/fapi/v1/depth?symbol=BTCUSDT&limit=5");
+  EXPECT_EQ(status, 200) << body;
+  ASSERT_TRUE(eventually([&] { return wrong_name.metric("tickrelay_book_snapshot_failures_total") >= 1; }));
+  EXPECT_EQ(wrong_name.metric("tickrelay_books_synced"), 0);
+  EXPECT_EQ(wrong_name.metric("tickrelay_upstream_connected"), 1);  // the stream itself is fine
+}
+
 // 200 books start at once: the relay's snapshot requests stay within the
 // configured weight per minute, measured by the simulator's REST endpoint.
 TEST(BooksPacing, TwoHundredBooksNeverExceedTheWeightPerMinute) {
