@@ -172,6 +172,9 @@ void dedupe_in_order(std::vector<std::string>& items) {
 
 UpstreamConfig read_upstream(const Reader& r, const YAML::Node& node, const std::string& key) {
   UpstreamConfig up;
+  // Before any key is looked up: a subscript on a scalar throws yaml-cpp's
+  // own error, not one naming the key and line.
+  if (!node.IsMap()) r.fail(node, key, "expected a mapping");
   if (const auto& t = node["type"]) {
     const auto type = r.string(t, key + ".type");
     if (type != "binance" && type != "nats") r.fail(t, key + ".type", "expected binance or nats, got '" + type + "'");

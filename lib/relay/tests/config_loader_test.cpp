@@ -793,6 +793,13 @@ books:
   EXPECT_EQ(b.books.client_weight_per_minute, 600u);
 }
 
+// Found by fuzz.config_loader: an upstream that is a string, not a mapping,
+// aborted the loader with yaml-cpp's BadSubscript.
+TEST(ConfigLoader, UpstreamThatIsNotAMappingNamesItsKeyAndLine) {
+  expect_error("upstreams:\n  - name:wss://x\n", 2, "upstreams[0]", "expected a mapping");
+  expect_error("upstreams:\n  - [a, b]\n", 2, "upstreams[0]", "expected a mapping");
+}
+
 TEST(ConfigLoaderBooks, MistakesNameTheKeyAndLine) {
   const std::string up =
       "upstreams:\n  - name: u\n    url: wss://fstream.binance.com\n    streams: [\"btcusdt@depth\"]\n";
