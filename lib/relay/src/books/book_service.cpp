@@ -338,7 +338,11 @@ void BookService::sweep_pending() {
     left = left || !book->pending.empty();
   }
   sweeping_ = left;
-  if (!left) return;
+  if (left) schedule_sweep();
+}
+
+void BookService::schedule_sweep() {
+  sweeping_ = true;
   sweep_timer_.expires_after(kSweep);
   sweep_timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](error_code ec) {
     if (!ec && !alive.expired()) sweep_pending();
@@ -440,13 +444,7 @@ void BookService::get(std::string_view target, const net::ip::address& peer, Rep
                                    reply(std::move(a));
                                  },
                                  limit, now + wire::to_duration(config_.wait_seconds)});
-  if (!sweeping_) {
-    sweeping_ = true;
-    sweep_timer_.expires_after(kSweep);
-    sweep_timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](error_code ec) {
-      if (!ec && !alive.expired()) sweep_pending();
-    });
-  }
+  if (!sweeping_) schedule_sweep();
 }
 
 void BookService::stop() {

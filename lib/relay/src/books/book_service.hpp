@@ -100,6 +100,8 @@ class BookService final : public fanout::RestHandler {
   void on_snapshot(Api& api, const std::string& key, std::uint64_t generation, RestResponse response);
   void answer_pending(Book& book);
   void sweep_pending();
+  // Runs sweep_pending shortly: requests waiting for a book time out.
+  void schedule_sweep();
   void drop(Book& book);
   RestAnswer answer(Book& book, std::size_t limit) const;
   RestAnswer error(beast::http::status status, int code, std::string message) const;
