@@ -199,6 +199,21 @@ class BackboneTest : public ::testing::Test {
 
   void stop_an_edge_behind_haproxy(int sig, std::optional<int> close_code);
 
+  // HAProxy as Debian's unit runs it: a master process (-W) whose SIGUSR2
+  // reloads the configuration into a new worker, the old worker keeping
+  // its tunnels.
+  void start_haproxy_master() {
+    haproxy_port_ = free_port();
+    haproxy_stats_ = free_port();
+    haproxy_cfg_ = dir_.write("haproxy.cfg", haproxy_config(haproxy_port_, haproxy_stats_, {&edge_a_, &edge_b_}));
+    haproxy_ = std::make_unique<ChildProcess>(
+        std::vector<std::string>{"/usr/sbin/haproxy", "-W", "-db", "-f", haproxy_cfg_});
+    ASSERT_TRUE(eventually([&] {
+      const auto [status, body] = http_get(haproxy_stats_, "/stats;csv");
+      return status == 200 && server_up(body, "edge-0") && server_up(body, "edge-1");
+    })) << haproxy_->output();
+  }
+
   std::string via_haproxy(const std::string& path) const {
     return "ws://127.0.0.1:" + std::to_string(haproxy_port_) + path;
   }
@@ -209,6 +224,8 @@ class BackboneTest : public ::testing::Test {
   Relay ingest_a_, ingest_b_, edge_a_, edge_b_;
   std::unique_ptr<ChildProcess> haproxy_;
   unsigned short haproxy_port_ = 0;
+  unsigned short haproxy_stats_ = 0;
+  std::string haproxy_cfg_;
 };
 
 TEST_F(BackboneTest, EveryClientThroughHaproxyGetsEveryEventOnceAndTheIngestCopiesAreDeduplicated) {
@@ -315,6 +332,39 @@ TEST_F(BackboneTest, AnEdgeStoppedWithSigtermDrainsThroughHaproxyAndNewClientsGo
   // A reload or a stop: the edge refuses new clients at once, and closes
   // its own with 1001 going away after their queues drain.
   stop_an_edge_behind_haproxy(SIGTERM, 1001);
+}
+
+TEST_F(BackboneTest, AHaproxyReloadThatTakesAnEdgeOutKeepsEveryTunnelAndSendsNewClientsToTheOther) {
+  start_haproxy_master();
+  FanoutClients clients(via_haproxy("/ws/btcusdt@aggTrade"), 10, "a");
+  ASSERT_TRUE(clients.run_until_each_has(300, std::chrono::seconds(60)));
+  const auto on_a = edge_a_.metric("tickrelay_clients_connected");
+  const auto on_b = edge_b_.metric("tickrelay_clients_connected");
+  ASSERT_GT(on_a, 0) << "leastconn put no client on edge-a";
+  // The operator takes edge-a out of the file and reloads under traffic.
+  dir_.write("haproxy.cfg", haproxy_config(haproxy_port_, haproxy_stats_, {&edge_b_}));
+  haproxy_->signal(SIGUSR2);
+  // The new worker has the port and knows only edge-b (named edge-0 now).
+  ASSERT_TRUE(eventually([&] {
+    const auto [status, body] = http_get(haproxy_stats_, "/stats;csv");
+    return status == 200 && server_up(body, "edge-0") && body.find(",edge-1,") == std::string::npos;
+  })) << haproxy_->output();
+  // Every tunnel, through the old worker, goes on without a hole or a
+  // repeat, edge-a's included.
+  const auto before = clients.tallies().front().messages;
+  ASSERT_TRUE(clients.run_until_each_has(before + 1000, std::chrono::seconds(60)));
+  expect_every_event(clients);
+  for (const auto& t : clients.tallies()) EXPECT_FALSE(t.closed);
+  EXPECT_EQ(edge_a_.metric("tickrelay_clients_connected"), on_a);
+  // New clients reach edge-b only.
+  std::vector<std::unique_ptr<WsTestClient>> fresh;
+  for (int i = 0; i < 6; ++i) {
+    fresh.push_back(std::make_unique<WsTestClient>(via_haproxy("/ws/btcusdt@aggTrade")));
+    ASSERT_TRUE(fresh.back()->read()) << "new client " << i;
+  }
+  EXPECT_EQ(edge_a_.metric("tickrelay_clients_connected"), on_a);
+  EXPECT_TRUE(eventually([&] { return edge_b_.metric("tickrelay_clients_connected") == on_b + 6; }));
+  EXPECT_TRUE(haproxy_->running());
 }
 
 TEST_F(BackboneTest, AnEdgeSubscribesOnlyToWhatItsClientsWant) {
@@ -427,6 +477,190 @@ TEST_F(BackboneTest, MalformedMessagesAndThousandsOfSourcesOnTheBackboneAreSkipp
   })) << edge_a_.metric("tickrelay_upstream_malformed_total");
   EXPECT_EQ(http_get(edge_a_.metrics_port, "/healthz").first, 200);
   EXPECT_TRUE(edge_a_.process->running());
+}
+
+}  // namespace
+}  // namespace tickrelay::test
+
+namespace tickrelay::test {
+namespace {
+
+// One nats-server that wants TLS with client certificates and a password
+// per user: the backbone as it runs across machines.
+class BackboneSecurityTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_certs_ = make_test_certificates(dir_, {"localhost"}, "nats");
+    client_certs_ = make_test_certificates(dir_, {"tickrelay"}, "client");
+    port_ = free_port();
+    monitor_port_ = free_port();
+    const auto conf = dir_.write("nats.conf", "listen: 127.0.0.1:" + std::to_string(port_) + "\nhttp: 127.0.0.1:" +
+                                                  std::to_string(monitor_port_) + "\ntls {\n  cert_file: \"" +
+                                                  server_certs_.cert_file + "\"\n  key_file: \"" +
+                                                  server_certs_.key_file + "\"\n  ca_file: \"" + client_certs_.ca_file +
+                                                  "\"\n  verify: true\n  timeout: 2\n}\n"
+                                                  "authorization {\n  users = [\n"
+                                                  "    {user: ingest, password: ingest-s3cret}\n"
+                                                  "    {user: edge, password: edge-s3cret}\n  ]\n}\n");
+    nats_ = std::make_unique<ChildProcess>(std::vector<std::string>{"/usr/sbin/nats-server", "-c", conf});
+    ASSERT_TRUE(eventually([&] { return http_get(monitor_port_, "/varz").first == 200; })) << nats_->output();
+    sim_ = start_sim({"--rate", "400", "--symbols", "btcusdt,ethusdt"});
+  }
+
+  // The backbone section of a relay on this server: `url` (tls://... or
+  // nats://...), then `extra` lines under backbone.nats.
+  std::string backbone(const std::string& url, const std::string& name, bool publish, const std::string& extra) const {
+    std::string out = backbone_yaml("[\"" + url + "\"]", name, publish);
+    std::istringstream lines(extra);
+    for (std::string line; std::getline(lines, line);) out += "    " + line + "\n";
+    return out;
+  }
+  std::string tls_url() const { return "tls://127.0.0.1:" + std::to_string(port_); }
+  // What a relay that trusts the server and holds a client certificate says.
+  std::string trusted_tls(const std::string& user, const std::string& password) const {
+    return "user: " + user + "\npassword: " + password + "\ntls:\n  ca_file: " + server_certs_.ca_file +
+           "\n  cert_file: " + client_certs_.cert_file + "\n  key_file: " + client_certs_.key_file +
+           "\n  server_name: localhost\n";
+  }
+
+  // The server's view of the connection named `name`: null when absent.
+  json::value connection(const std::string& name) const {
+    const auto [status, body] = http_get(monitor_port_, "/connz?auth=1");
+    if (status != 200) return nullptr;
+    const auto doc = json::parse(body);
+    for (const auto& c : doc.at("connections").as_array()) {
+      const auto& conn = c.as_object();
+      if (conn.contains("name") && conn.at("name").as_string() == name.c_str()) return c;
+    }
+    return nullptr;
+  }
+
+  TempDir dir_;
+  TestCertificates server_certs_, client_certs_;
+  unsigned short port_ = 0, monitor_port_ = 0;
+  std::unique_ptr<ChildProcess> nats_;
+  Sim sim_;
+};
+
+TEST_F(BackboneSecurityTest, TlsWithClientCertificatesAndPasswordsCarriesEveryEvent) {
+  const auto ingest = start_relay(dir_,
+                                  sim_upstream(sim_, kStreams) +
+                                      backbone(tls_url(), "ingest-s", true, trusted_tls("ingest", "ingest-s3cret")));
+  const auto edge = start_relay(dir_, edge_upstream() +
+                                          backbone(tls_url(), "edge-s", false, trusted_tls("edge", "edge-s3cret")));
+  FanoutClients clients(edge.ws_url("/ws/btcusdt@aggTrade"), 5, "a");
+  ASSERT_TRUE(clients.run_until_each_has(500, std::chrono::seconds(60)));
+  expect_every_event(clients);
+  EXPECT_EQ(edge.metric("tickrelay_backbone_connected"), 1);
+  for (const auto& [name, user] : {std::pair{"ingest-s", "ingest"}, std::pair{"edge-s", "edge"}}) {
+    const auto conn = connection(name);
+    ASSERT_TRUE(conn.is_object()) << name << " is not connected";
+    EXPECT_FALSE(conn.at("tls_version").as_string().empty()) << name;
+    EXPECT_EQ(conn.at("authorized_user").as_string(), user);
+  }
+}
+
+TEST_F(BackboneSecurityTest, RefusedCredentialsOrCertificatesLeaveTheRelayUnreadyAndSayWhy) {
+  // A bystander pair that is let in keeps delivering while the others fail.
+  const auto ingest = start_relay(dir_,
+                                  sim_upstream(sim_, kStreams) +
+                                      backbone(tls_url(), "ingest-s", true, trusted_tls("ingest", "ingest-s3cret")));
+  const auto good = start_relay(dir_, edge_upstream() +
+                                          backbone(tls_url(), "edge-ok", false, trusted_tls("edge", "edge-s3cret")));
+  FanoutClients bystanders(good.ws_url("/ws/btcusdt@aggTrade"), 2, "a");
+  ASSERT_TRUE(bystanders.run_until_each_has(100, std::chrono::seconds(60)));
+
+  const std::string certs = "\n  cert_file: " + client_certs_.cert_file + "\n  key_file: " + client_certs_.key_file;
+  struct Case {
+    std::string what;
+    std::string url;
+    std::string extra;
+  };
+  const std::vector<Case> cases = {
+      {"wrong password", tls_url(), trusted_tls("edge", "guess")},
+      {"a CA that did not sign the server's certificate", tls_url(),
+       "user: edge\npassword: edge-s3cret\ntls:\n  ca_file: " + client_certs_.ca_file + certs +
+           "\n  server_name: localhost\n"},
+      {"a name the server's certificate does not carry", tls_url(),
+       "user: edge\npassword: edge-s3cret\ntls:\n  ca_file: " + server_certs_.ca_file + certs +
+           "\n  server_name: nats.example\n"},
+      {"the URL's own address, which the certificate does not carry", tls_url(),
+       "user: edge\npassword: edge-s3cret\ntls:\n  ca_file: " + server_certs_.ca_file + certs + "\n"},
+      {"no client certificate", tls_url(),
+       "user: edge\npassword: edge-s3cret\ntls:\n  ca_file: " + server_certs_.ca_file + "\n  server_name: localhost\n"},
+      {"no TLS", "nats://127.0.0.1:" + std::to_string(port_), "user: edge\npassword: edge-s3cret\n"},
+  };
+  int index = 0;
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    const std::string name = "edge-refused-" + std::to_string(index++);
+    const auto edge = start_relay(dir_, edge_upstream() + backbone(c.url, name, false, c.extra), "", false);
+    EXPECT_TRUE(eventually([&] {
+      const auto [status, body] = http_get(edge.metrics_port, "/healthz");
+      return status == 503 && body.find("backbone is not connected") != std::string::npos;
+    }));
+    EXPECT_EQ(edge.metric("tickrelay_backbone_connected"), 0);
+    EXPECT_TRUE(connection(name).is_null()) << "the server let it in";
+    EXPECT_TRUE(edge.process->running());
+    EXPECT_NE(edge.process->output().find("backbone connecting in the background"), std::string::npos)
+        << edge.process->output();
+    // Its clients are served what it has: nothing, and no error.
+    WsTestClient client(edge.ws_url("/ws/btcusdt@aggTrade"));
+    EXPECT_FALSE(client.read(std::chrono::milliseconds(300)));
+    EXPECT_FALSE(client.closed());
+  }
+  const auto before = bystanders.tallies().front().messages;
+  ASSERT_TRUE(bystanders.run_until_each_has(before + 300, std::chrono::seconds(60)));
+  expect_every_event(bystanders);
+}
+
+TEST_F(BackboneSecurityTest, AnEdgeWhosePasswordWasRefusedConnectsOnceTheServerAcceptsIt) {
+  const auto ingest = start_relay(dir_,
+                                  sim_upstream(sim_, kStreams) +
+                                      backbone(tls_url(), "ingest-s", true, trusted_tls("ingest", "ingest-s3cret")));
+  const auto edge = start_relay(
+      dir_, edge_upstream() + backbone(tls_url(), "edge-new", false, trusted_tls("edge", "rotated")), "", false);
+  // A client while the server still refuses: nats.c gives such a
+  // connection up; the edge keeps its stream wanted and tries again.
+  FanoutClients clients(edge.ws_url("/ws/btcusdt@aggTrade"), 2, "a");
+  ASSERT_TRUE(eventually([&] {
+    return edge.process->output().find("backbone connection given up") != std::string::npos;
+  })) << edge.process->output();
+  EXPECT_TRUE(connection("edge-new").is_null());
+  // The operator gives the server the new password and reloads it.
+  auto conf = read_file(dir_.file("nats.conf"));
+  const std::string user = "{user: edge, password: edge-s3cret}";
+  conf.replace(conf.find(user), user.size(), "{user: edge, password: rotated}");
+  dir_.write("nats.conf", conf);
+  nats_->signal(SIGHUP);
+  ASSERT_TRUE(clients.run_until_each_has(300, std::chrono::seconds(60))) << edge.process->output();
+  expect_every_event(clients);
+  EXPECT_EQ(http_get(edge.metrics_port, "/healthz").first, 200);
+  EXPECT_EQ(connection("edge-new").at("authorized_user").as_string(), "edge");
+}
+
+TEST(BackboneToken, AServerWithATokenLetsInOnlyTheRelaysThatGiveIt) {
+  TempDir dir;
+  const auto port = free_port();
+  const auto monitor = free_port();
+  ChildProcess nats({"/usr/sbin/nats-server", "-a", "127.0.0.1", "-p", std::to_string(port), "-m",
+                     std::to_string(monitor), "--auth", "backbone-t0ken"});
+  ASSERT_TRUE(eventually([&] { return http_get(monitor, "/varz").first == 200; })) << nats.output();
+  const auto sim = start_sim({"--rate", "400", "--symbols", "btcusdt,ethusdt"});
+  const std::string url = "[\"nats://127.0.0.1:" + std::to_string(port) + "\"]";
+  const auto ingest = start_relay(dir, sim_upstream(sim, kStreams) + backbone_yaml(url, "ingest-t", true) +
+                                           "    token: backbone-t0ken\n");
+  const auto refused = start_relay(dir,
+                                   edge_upstream() + backbone_yaml(url, "edge-wrong", false) + "    token: guess\n", "",
+                                   false);
+  const auto edge = start_relay(dir,
+                                edge_upstream() + backbone_yaml(url, "edge-t", false) + "    token: backbone-t0ken\n");
+  FanoutClients clients(edge.ws_url("/ws/btcusdt@aggTrade"), 3, "a");
+  ASSERT_TRUE(clients.run_until_each_has(300, std::chrono::seconds(60)));
+  expect_every_event(clients);
+  EXPECT_EQ(refused.metric("tickrelay_backbone_connected"), 0);
+  EXPECT_EQ(http_get(refused.metrics_port, "/healthz").first, 503);
+  EXPECT_TRUE(refused.process->running());
 }
 
 }  // namespace

@@ -73,14 +73,6 @@ std::vector<config::UpstreamConfig> binance_upstreams(const std::vector<config::
   return out;
 }
 
-bool same_backbone(const config::NatsConfig& a, const config::NatsConfig& b) {
-  return a.urls == b.urls && a.name == b.name && a.publish == b.publish && a.subject_prefix == b.subject_prefix &&
-         a.unsubscribe_grace_seconds == b.unsubscribe_grace_seconds &&
-         a.source_timeout_seconds == b.source_timeout_seconds &&
-         a.connect_timeout_seconds == b.connect_timeout_seconds &&
-         a.reconnect_wait_seconds == b.reconnect_wait_seconds && a.max_buffered_bytes == b.max_buffered_bytes;
-}
-
 bool same_books(const config::BooksConfig& a, const config::BooksConfig& b) {
   return std::tie(a.enabled, a.snapshot_limit, a.max_levels, a.max_buffered_events, a.weight_per_minute,
                   a.max_concurrent_snapshots, a.request_timeout_seconds, a.wait_seconds, a.client_weight_per_minute) ==
@@ -175,7 +167,7 @@ void App::apply(const config::Config& next) {
                                     [](const auto& up) { return up.type == config::UpstreamType::nats; });
   if (has_edge && !backbone_)
     throw std::runtime_error("upstreams of type nats need the backbone, which is read at start: restart the relay");
-  if (!same_backbone(next.backbone.nats, config_.backbone.nats))
+  if (next.backbone.nats != config_.backbone.nats)
     log_.warn("backbone.nats is read at start only: its changes take effect when the relay restarts");
   if (!same_books(next.books, config_.books))
     log_.warn("books is read at start only: its changes take effect when the relay restarts");

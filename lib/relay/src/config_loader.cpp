@@ -362,19 +362,54 @@ BackboneConfig read_backbone(const Reader& r, const YAML::Node& node) {
   const std::string key = "backbone.nats";
   r.check_keys(n, key,
                {"urls", "name", "publish", "subject_prefix", "unsubscribe_grace", "source_timeout", "connect_timeout",
-                "reconnect_wait", "max_buffered_bytes"});
+                "reconnect_wait", "max_buffered_bytes", "tls", "user", "password", "token"});
   auto& nats = b.nats;
   const auto& urls = n["urls"];
   if (!urls || !urls.IsSequence() || urls.size() == 0)
-    r.fail(urls ? urls : n, key + ".urls", "expected a non-empty list of nats://HOST:PORT");
+    r.fail(urls ? urls : n, key + ".urls", "expected a non-empty list of nats://HOST:PORT or tls://HOST:PORT");
+  std::vector<std::string> hosts;
   for (std::size_t i = 0; i < urls.size(); ++i) {
     const auto k = key + ".urls[" + std::to_string(i) + "]";
     const auto url = r.string(urls[i], k);
     const auto parsed = boost::urls::parse_uri(url);
-    if (!parsed || parsed->scheme() != "nats" || parsed->host().empty() || !parsed->has_port())
-      r.fail(urls[i], k, "expected nats://HOST:PORT, got '" + url + "'");
+    if (!parsed || (parsed->scheme() != "nats" && parsed->scheme() != "tls") || parsed->host().empty() ||
+        !parsed->has_port() || parsed->has_userinfo())
+      r.fail(urls[i], k,
+             "expected nats://HOST:PORT or tls://HOST:PORT (credentials go in user and password), got '" + url + "'");
+    nats.tls.enabled = nats.tls.enabled || parsed->scheme() == "tls";
+    std::string host(parsed->encoded_host_address());
+    if (std::find(hosts.begin(), hosts.end(), host) == hosts.end()) hosts.push_back(std::move(host));
     nats.urls.push_back(url);
   }
+  if (const auto& tls = n["tls"]) {
+    const auto k = key + ".tls";
+    r.check_keys(tls, k, {"ca_file", "cert_file", "key_file", "server_name"});
+    nats.tls.enabled = true;
+    if (tls["ca_file"]) nats.tls.ca_file = r.readable_file(tls["ca_file"], k + ".ca_file");
+    if (tls["cert_file"]) nats.tls.cert_file = r.readable_file(tls["cert_file"], k + ".cert_file");
+    if (tls["key_file"]) nats.tls.key_file = r.readable_file(tls["key_file"], k + ".key_file");
+    if (nats.tls.cert_file.empty() != nats.tls.key_file.empty())
+      r.fail(tls, k, "give both cert_file and key_file, or neither");
+    if (tls["server_name"]) {
+      nats.tls.server_name = r.string(tls["server_name"], k + ".server_name");
+      if (nats.tls.server_name.empty()) r.fail(tls["server_name"], k + ".server_name", "expected a host name");
+    }
+  }
+  if (nats.tls.enabled && nats.tls.server_name.empty()) {
+    if (hosts.size() != 1)
+      r.fail(n["tls"] ? n["tls"] : urls, key + ".tls.server_name",
+             "the urls name " + std::to_string(hosts.size()) +
+                 " hosts and one name is checked against every server's certificate: give the name they all carry");
+    nats.tls.server_name = hosts.front();
+  }
+  if (const auto& v = n["user"]) nats.user = r.string(v, key + ".user");
+  if (const auto& v = n["password"]) nats.password = r.string(v, key + ".password");
+  if (const auto& v = n["token"]) nats.token = r.string(v, key + ".token");
+  if (nats.user.empty() != nats.password.empty())
+    r.fail(n["user"] ? n["user"] : n["password"], key + (n["user"] ? ".password" : ".user"),
+           "give both user and password, or neither");
+  if (!nats.token.empty() && !nats.user.empty())
+    r.fail(n["token"], key + ".token", "give a token or a user and password, not both");
   if (const auto& v = n["name"]) nats.name = r.string(v, key + ".name");
   if (nats.name.empty()) {
     char host[256] = {};

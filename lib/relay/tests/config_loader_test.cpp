@@ -748,6 +748,53 @@ TEST(ConfigLoaderBackbone, MistakesNameTheKeyAndLine) {
   expect_error(up + "backbone:\n  kafka: {}\n", 6, "backbone.kafka", "unknown key");
 }
 
+TEST(ConfigLoaderBackbone, TlsAndCredentials) {
+  const tickrelay::test::TempDir dir;
+  const auto ca = dir.write("ca.pem", "x");
+  const auto cert = dir.write("cert.pem", "x");
+  const auto key = dir.write("key.pem", "x");
+  const std::string up =
+      "upstreams:\n  - name: u\n    url: wss://fstream.binance.com\n    streams: [\"btcusdt@trade\"]\n";
+  // A tls:// URL turns TLS on, checked against the URLs' one host.
+  auto c = load_config_string(up + "backbone:\n  nats:\n    urls: [\"tls://nats.internal:4222\"]\n"
+                                   "    user: edge\n    password: s3cret\n",
+                              "relay.yaml", ".");
+  EXPECT_TRUE(c.backbone.nats.tls.enabled);
+  EXPECT_EQ(c.backbone.nats.tls.server_name, "nats.internal");
+  EXPECT_EQ(c.backbone.nats.user, "edge");
+  EXPECT_EQ(c.backbone.nats.password, "s3cret");
+  c = load_config_string(up +
+                             "backbone:\n  nats:\n    urls: [\"nats://10.0.0.1:4222\", \"nats://10.0.0.2:4222\"]\n"
+                             "    token: t0ken\n    tls:\n      ca_file: " +
+                             ca + "\n      cert_file: " + cert + "\n      key_file: " + key +
+                             "\n      server_name: nats.internal\n",
+                         "relay.yaml", ".");
+  EXPECT_TRUE(c.backbone.nats.tls.enabled);
+  EXPECT_EQ(c.backbone.nats.tls.ca_file, ca);
+  EXPECT_EQ(c.backbone.nats.tls.cert_file, cert);
+  EXPECT_EQ(c.backbone.nats.tls.key_file, key);
+  EXPECT_EQ(c.backbone.nats.tls.server_name, "nats.internal");
+  EXPECT_EQ(c.backbone.nats.token, "t0ken");
+  c = load_config_string(up + "backbone:\n  nats:\n    urls: [\"nats://a:1\"]\n", "relay.yaml", ".");
+  EXPECT_FALSE(c.backbone.nats.tls.enabled);
+  EXPECT_TRUE(c.backbone.nats.user.empty() && c.backbone.nats.token.empty());
+
+  const std::string two = up + "backbone:\n  nats:\n    urls: [\"tls://a:1\", \"tls://b:1\"]\n";
+  expect_error(two, 7, "backbone.nats.tls.server_name", "give the name they all carry");
+  expect_error(up + "backbone:\n  nats:\n    urls: [\"nats://a:1\"]\n    tls:\n      cert_file: " + cert + "\n", 9,
+               "backbone.nats.tls", "both cert_file and key_file");
+  expect_error(up + "backbone:\n  nats:\n    urls: [\"nats://a:1\"]\n    tls:\n      ca_file: /nonexistent/ca.pem\n", 9,
+               "backbone.nats.tls.ca_file", "");
+  expect_error(up + "backbone:\n  nats:\n    urls: [\"nats://a:1\"]\n    tls:\n      verify: false\n", 9,
+               "backbone.nats.tls.verify", "unknown key");
+  expect_error(up + "backbone:\n  nats:\n    urls: [\"nats://a:1\"]\n    user: edge\n", 8, "backbone.nats.password",
+               "both user and password");
+  expect_error(up + "backbone:\n  nats:\n    urls: [\"nats://a:1\"]\n    user: e\n    password: p\n    token: t\n", 10,
+               "backbone.nats.token", "not both");
+  expect_error(up + "backbone:\n  nats:\n    urls: [\"nats://edge:pw@a:1\"]\n", 7, "backbone.nats.urls[0]",
+               "credentials go in user and password");
+}
+
 }  // namespace
 TEST(ConfigLoaderBooks, DefaultsAndTheProductsRestApi) {
   const auto c = load_config_string(R"(upstreams:

@@ -7,6 +7,8 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 
+#include "tickrelay/wire/duration.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -68,6 +70,19 @@ struct NatsClient::Adapter : std::enable_shared_from_this<NatsClient::Adapter> {
   }
 
   void report(bool connected) { client->set_connected(connected); }
+  // At most one line per 10 s: a slow consumer can be reported often.
+  void report_error(const std::string& what) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_error_log < std::chrono::seconds(10)) {
+      ++errors_unlogged;
+      return;
+    }
+    client->log_.warn("backbone error=\"{}\" unlogged_since_last={}", what, errors_unlogged);
+    last_error_log = now;
+    errors_unlogged = 0;
+  }
+  std::chrono::steady_clock::time_point last_error_log{};
+  std::uint64_t errors_unlogged = 0;
 
   void detach() {
     ++generation;
@@ -167,7 +182,27 @@ void on_connection_state(natsConnection*, void* closure, bool up) {
   });
 }
 
+// Errors the server sends while connected (a permission refused, a slow
+// consumer): logged on the loop.
+void on_async_error(natsConnection*, natsSubscription*, natsStatus status, void* closure) {
+  std::string what = natsStatus_GetText(status);
+  static_cast<Adapter*>(closure)->on_loop([what = std::move(what)](Adapter& a) {
+    if (a.client != nullptr) a.report_error(what);
+  });
+}
+
 void on_connected(natsConnection* nc, void* closure) { on_connection_state(nc, closure, true); }
+
+// nats.c gave the connection up (a server refused its authorization twice):
+// the client starts a new one later.
+void on_connection_closed(natsConnection*, void* closure) {
+  static_cast<Adapter*>(closure)->on_loop([](Adapter& a) {
+    // Posted: this may run inside a call into nats.c.
+    net::post(a.ioc, [self = a.shared_from_this()] {
+      if (self->client != nullptr) self->client->on_closed();
+    });
+  });
+}
 void on_disconnected(natsConnection* nc, void* closure) { on_connection_state(nc, closure, false); }
 
 }  // extern "C"
@@ -199,12 +234,14 @@ constexpr int kMaxPingsOut = 2;
 
 struct NatsClient::Subscription {
   SubscriptionId id = 0;
-  natsSubscription* sub = nullptr;
+  std::string subject;
+  natsSubscription* sub = nullptr;  // null while no connection has it
   MessageHandler handler;
+  bool removed = false;
 };
 
 NatsClient::NatsClient(net::io_context& ioc, config::NatsConfig config, spdlog::logger& log)
-    : ioc_(ioc), config_(std::move(config)), log_(log), adapter_(std::make_shared<Adapter>(ioc)) {
+    : ioc_(ioc), config_(std::move(config)), log_(log), adapter_(std::make_shared<Adapter>(ioc)), restart_timer_(ioc) {
   adapter_->client = this;
 }
 
@@ -212,6 +249,10 @@ NatsClient::~NatsClient() { stop(); }
 
 void NatsClient::start() {
   if (nc_ != nullptr) return;
+  connect();
+}
+
+void NatsClient::connect() {
   natsOptions* opts = nullptr;
   check(natsOptions_Create(&opts), "options");
   std::unique_ptr<natsOptions, void (*)(natsOptions*)> owned(opts, natsOptions_Destroy);
@@ -231,7 +272,21 @@ void NatsClient::start() {
   check(natsOptions_SetRetryOnFailedConnect(opts, true, on_connected, adapter_.get()), "retry");
   check(natsOptions_SetDisconnectedCB(opts, on_disconnected, adapter_.get()), "disconnected callback");
   check(natsOptions_SetReconnectedCB(opts, on_connected, adapter_.get()), "reconnected callback");
+  check(natsOptions_SetClosedCB(opts, on_connection_closed, adapter_.get()), "closed callback");
   check(natsOptions_SetEventLoop(opts, adapter_.get(), on_attach, on_read, on_write, on_detach), "event loop");
+  if (const auto& tls = config_.tls; tls.enabled) {
+    // nats.c checks the host name only when told which: always told here.
+    check(natsOptions_SetSecure(opts, true), "tls");
+    check(natsOptions_SetExpectedHostname(opts, tls.server_name.c_str()), "tls server name");
+    if (!tls.ca_file.empty()) check(natsOptions_LoadCATrustedCertificates(opts, tls.ca_file.c_str()), "tls ca_file");
+    if (!tls.cert_file.empty())
+      check(natsOptions_LoadCertificatesChain(opts, tls.cert_file.c_str(), tls.key_file.c_str()),
+            "tls cert_file and key_file");
+  }
+  if (!config_.user.empty())
+    check(natsOptions_SetUserInfo(opts, config_.user.c_str(), config_.password.c_str()), "user and password");
+  if (!config_.token.empty()) check(natsOptions_SetToken(opts, config_.token.c_str()), "token");
+  check(natsOptions_SetErrorHandler(opts, on_async_error, adapter_.get()), "error handler");
 
   natsConnection* nc = nullptr;
   const auto status = natsConnection_Connect(&nc, opts);
@@ -240,8 +295,21 @@ void NatsClient::start() {
   adapter_->nc = nc;
   // Attached already when connected: the attach ran on this thread.
   if (status == NATS_OK) set_connected(true);
-  log_.info("backbone {} urls={} name={}", status == NATS_OK ? "connected" : "connecting in the background",
-            fmt::join(config_.urls, ","), config_.name);
+  for (auto& sub : subscriptions_) {
+    if (!sub->removed) open(*sub);
+  }
+  if (status == NATS_OK) {
+    log_.info("backbone connected urls={} name={} tls={}", fmt::join(config_.urls, ","), config_.name,
+              config_.tls.enabled);
+  } else {
+    // Why the first attempt failed (refused, TLS, authorization): nats.c
+    // keeps trying in the background.
+    const char* text = nullptr;
+    const auto last = natsConnection_GetLastError(nc, &text);
+    log_.warn("backbone connecting in the background urls={} name={} tls={} error=\"{}{}{}\"",
+              fmt::join(config_.urls, ","), config_.name, config_.tls.enabled, natsStatus_GetText(last),
+              text != nullptr && *text != '\0' ? ": " : "", text != nullptr ? text : "");
+  }
 }
 
 void NatsClient::stop() {
@@ -250,20 +318,55 @@ void NatsClient::stop() {
     std::lock_guard lock(adapter_->mutex);
     adapter_->alive = false;
   }
-  auto* nc = static_cast<natsConnection*>(nc_);
-  for (auto& s : subscriptions_) natsSubscription_Destroy(s->sub);
+  restart_timer_.cancel();
+  close_connection();
   subscriptions_.clear();
-  natsConnection_Close(nc);
-  natsConnection_Destroy(nc);
-  nc_ = nullptr;
-  adapter_->nc = nullptr;
   adapter_->client = nullptr;
-  adapter_->detach();
   keep_for_late_callbacks(adapter_);
   connected_ = false;
 }
 
+void NatsClient::close_connection() {
+  auto* nc = static_cast<natsConnection*>(nc_);
+  for (auto& s : subscriptions_) {
+    if (s->sub != nullptr) natsSubscription_Destroy(s->sub);
+    s->sub = nullptr;
+  }
+  natsConnection_Close(nc);
+  natsConnection_Destroy(nc);
+  nc_ = nullptr;
+  adapter_->nc = nullptr;
+  adapter_->detach();
+}
+
+void NatsClient::on_closed() {
+  auto* nc = static_cast<natsConnection*>(nc_);
+  if (nc == nullptr || natsConnection_Status(nc) != NATS_CONN_STATUS_CLOSED) return;  // stopped, or an old one
+  const char* text = nullptr;
+  const auto status = natsConnection_GetLastError(nc, &text);
+  set_connected(false);
+  // Doubling from reconnect_wait (at least 1 s) up to 30 s, so that a
+  // refused password does not hammer the servers, and a fixed one is
+  // picked up.
+  const double base = std::max(1.0, config_.reconnect_wait_seconds);
+  const double delay = std::min(30.0, base * static_cast<double>(1u << std::min(closed_in_a_row_, 5u)));
+  ++closed_in_a_row_;
+  log_.warn("backbone connection given up error=\"{}{}{}\" retry_in={}s", natsStatus_GetText(status),
+            text != nullptr && *text != '\0' ? ": " : "", text != nullptr ? text : "", delay);
+  restart_timer_.expires_after(wire::to_duration(delay));
+  restart_timer_.async_wait([this](error_code ec) {
+    if (ec || nc_ == nullptr) return;
+    close_connection();
+    try {
+      connect();
+    } catch (const std::exception& e) {
+      log_.warn("backbone could not start a new connection error=\"{}\"", e.what());
+    }
+  });
+}
+
 void NatsClient::set_connected(bool connected) {
+  if (connected) closed_in_a_row_ = 0;
   if (connected == connected_) return;
   if (connected && ever_connected_) ++reconnects_;
   ever_connected_ = ever_connected_ || connected;
@@ -291,21 +394,28 @@ bool NatsClient::publish(const std::string& subject, const std::string& reply, s
   return status == NATS_OK;
 }
 
-NatsClient::SubscriptionId NatsClient::subscribe(const std::string& subject, MessageHandler handler) {
+void NatsClient::open(Subscription& s) {
   auto* nc = static_cast<natsConnection*>(nc_);
-  if (nc == nullptr) return 0;
-  natsSubscription* sub = nullptr;
-  if (natsConnection_SubscribeSync(&sub, nc, subject.c_str()) != NATS_OK) {
-    log_.warn("backbone could not subscribe subject={} error=\"{}\"", subject, nats_GetLastError(nullptr));
-    return 0;
+  if (nc == nullptr) return;
+  if (natsConnection_SubscribeSync(&s.sub, nc, s.subject.c_str()) != NATS_OK) {
+    s.sub = nullptr;
+    log_.warn("backbone could not subscribe subject={} error=\"{}\"", s.subject, nats_GetLastError(nullptr));
+    return;
   }
   // The loop drains every read at once; the limit only bounds what one
   // read can leave pending.
-  natsSubscription_SetPendingLimits(sub, 1 << 20, 256 << 20);
+  natsSubscription_SetPendingLimits(s.sub, 1 << 20, 256 << 20);
+}
+
+NatsClient::SubscriptionId NatsClient::subscribe(const std::string& subject, MessageHandler handler) {
+  if (nc_ == nullptr) return 0;
   auto s = std::make_unique<Subscription>();
   s->id = next_id_++;
-  s->sub = sub;
+  s->subject = subject;
   s->handler = std::move(handler);
+  // Kept even when the connection refuses it now: the next connection
+  // subscribes it.
+  open(*s);
   const auto id = s->id;
   subscriptions_.push_back(std::move(s));
   return id;
@@ -314,12 +424,15 @@ NatsClient::SubscriptionId NatsClient::subscribe(const std::string& subject, Mes
 void NatsClient::unsubscribe(SubscriptionId id) {
   const auto it = std::find_if(subscriptions_.begin(), subscriptions_.end(),
                                [id](const std::unique_ptr<Subscription>& s) { return s->id == id; });
-  if (it == subscriptions_.end()) return;
-  natsSubscription_Unsubscribe((*it)->sub);
-  natsSubscription_Destroy((*it)->sub);
+  if (it == subscriptions_.end() || (*it)->removed) return;
+  if ((*it)->sub != nullptr) {
+    natsSubscription_Unsubscribe((*it)->sub);
+    natsSubscription_Destroy((*it)->sub);
+    (*it)->sub = nullptr;
+  }
   if (draining_) {
     // drain() walks the list; it removes the entry when it gets there.
-    (*it)->sub = nullptr;
+    (*it)->removed = true;
     (*it)->handler = nullptr;
     return;
   }
@@ -328,7 +441,7 @@ void NatsClient::unsubscribe(SubscriptionId id) {
 
 std::size_t NatsClient::subscription_count() const {
   return static_cast<std::size_t>(std::count_if(subscriptions_.begin(), subscriptions_.end(),
-                                                [](const std::unique_ptr<Subscription>& s) { return s->sub; }));
+                                                [](const std::unique_ptr<Subscription>& s) { return !s->removed; }));
 }
 
 std::string NatsClient::new_inbox() const {
@@ -353,7 +466,7 @@ void NatsClient::drain() {
     }
   }
   draining_ = false;
-  std::erase_if(subscriptions_, [](const std::unique_ptr<Subscription>& s) { return s->sub == nullptr; });
+  std::erase_if(subscriptions_, [](const std::unique_ptr<Subscription>& s) { return s->removed; });
 }
 
 }  // namespace tickrelay::backbone

@@ -105,6 +105,20 @@ using LogConfig = observe::LogConfig;
 // The NATS backbone (deploy/README.md): ingest relays publish every upstream
 // event on it, edge relays (upstreams of type nats) subscribe to what their
 // clients want.
+// TLS to the NATS servers: on when `backbone.nats.tls` is given or a URL
+// is tls://. The server's certificate is always verified, against ca_file
+// (else the system's store), and must carry server_name.
+struct NatsTls {
+  bool enabled = false;
+  std::string ca_file;
+  std::string cert_file;  // with key_file: this relay's certificate, for
+  std::string key_file;   // servers that verify their clients
+  // Default: the one host the URLs name. nats.c checks one name for every
+  // server it connects to, so URLs naming different hosts need it set.
+  std::string server_name;
+  bool operator==(const NatsTls&) const = default;
+};
+
 struct NatsConfig {
   std::vector<std::string> urls;  // empty: no backbone
   std::string name;               // this relay on the backbone; default: host name
@@ -122,6 +136,12 @@ struct NatsConfig {
   double reconnect_wait_seconds = 0.25;
   // Output buffered for the NATS server (or while reconnecting) is bounded.
   std::size_t max_buffered_bytes = 64 << 20;
+  NatsTls tls;
+  // The server's authorization: user and password, or a token, or neither.
+  std::string user;
+  std::string password;
+  std::string token;
+  bool operator==(const NatsConfig&) const = default;
 };
 
 struct BackboneConfig {

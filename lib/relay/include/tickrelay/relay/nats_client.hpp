@@ -43,8 +43,10 @@ class NatsClient {
   NatsClient& operator=(const NatsClient&) = delete;
 
   // Connects: one attempt at once (it blocks for at most the connect
-  // timeout per URL), then in the background until one succeeds. Throws
-  // std::runtime_error for options nats.c refuses (a malformed URL).
+  // timeout per URL), then in the background until one succeeds. A
+  // connection nats.c gives up (authorization refused) is replaced by a new
+  // one after a backoff. Throws std::runtime_error for options nats.c
+  // refuses (a malformed URL, an unreadable certificate).
   void start();
   // Closes the connection; nothing is delivered afterwards.
   void stop();
@@ -61,17 +63,21 @@ class NatsClient {
   bool publish(const std::string& subject, std::string_view data) { return publish(subject, {}, data); }
 
   // Messages on `subject` (wildcards allowed) go to `handler` on the loop;
-  // subscriptions survive reconnects. 0 when nats.c refused it.
+  // subscriptions survive reconnects and new connections. 0 before start().
   SubscriptionId subscribe(const std::string& subject, MessageHandler handler);
   void unsubscribe(SubscriptionId id);
   std::size_t subscription_count() const;
   // A subject no one else uses, for replies to this connection.
   std::string new_inbox() const;
 
-  struct Adapter;  // nats.c's event-loop callbacks (nats_client.cpp)
+  struct Adapter;    // nats.c's event-loop callbacks (nats_client.cpp)
+  void on_closed();  // on the loop: nats.c gave the connection up
 
  private:
   struct Subscription;
+  void connect();
+  void close_connection();
+  void open(Subscription& s);
   void on_readable();
   void drain();
   void set_connected(bool connected);
@@ -88,6 +94,8 @@ class NatsClient {
   bool ever_connected_ = false;
   std::uint64_t reconnects_ = 0;
   std::function<void(bool)> on_state_;
+  net::steady_timer restart_timer_;
+  unsigned closed_in_a_row_ = 0;
 };
 
 }  // namespace tickrelay::backbone
