@@ -485,8 +485,16 @@ TEST_F(BackboneTest, MalformedMessagesAndThousandsOfSourcesOnTheBackboneAreSkipp
 namespace tickrelay::test {
 namespace {
 
+// What deploy/README.md tells operators to allow each role: only ingest
+// relays publish on the stream subjects.
+const std::string kIngestPermissions =
+    "{publish: [\"tickrelay.>\", \"_INBOX.>\"], subscribe: [\"tickrelay-last.>\", \"_INBOX.>\"]}";
+const std::string kEdgePermissions =
+    "{publish: [\"tickrelay-last.>\", \"_INBOX.>\"], subscribe: [\"tickrelay.>\", \"_INBOX.>\"]}";
+
 // One nats-server that wants TLS with client certificates and a password
-// per user: the backbone as it runs across machines.
+// per user, with the permissions of each role: the backbone as it runs
+// across machines.
 class BackboneSecurityTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -494,14 +502,16 @@ class BackboneSecurityTest : public ::testing::Test {
     client_certs_ = make_test_certificates(dir_, {"tickrelay"}, "client");
     port_ = free_port();
     monitor_port_ = free_port();
-    const auto conf = dir_.write("nats.conf", "listen: 127.0.0.1:" + std::to_string(port_) + "\nhttp: 127.0.0.1:" +
-                                                  std::to_string(monitor_port_) + "\ntls {\n  cert_file: \"" +
-                                                  server_certs_.cert_file + "\"\n  key_file: \"" +
-                                                  server_certs_.key_file + "\"\n  ca_file: \"" + client_certs_.ca_file +
-                                                  "\"\n  verify: true\n  timeout: 2\n}\n"
-                                                  "authorization {\n  users = [\n"
-                                                  "    {user: ingest, password: ingest-s3cret}\n"
-                                                  "    {user: edge, password: edge-s3cret}\n  ]\n}\n");
+    const auto conf = dir_.write("nats.conf",
+                                 "listen: 127.0.0.1:" + std::to_string(port_) +
+                                     "\nhttp: 127.0.0.1:" + std::to_string(monitor_port_) + "\ntls {\n  cert_file: \"" +
+                                     server_certs_.cert_file + "\"\n  key_file: \"" + server_certs_.key_file +
+                                     "\"\n  ca_file: \"" + client_certs_.ca_file +
+                                     "\"\n  verify: true\n  timeout: 2\n}\n"
+                                     "authorization {\n  users = [\n"
+                                     "    {user: ingest, password: ingest-s3cret, permissions: " +
+                                     kIngestPermissions + "}\n    {user: edge, password: edge-s3cret, permissions: " +
+                                     kEdgePermissions + "}\n  ]\n}\n");
     nats_ = std::make_unique<ChildProcess>(std::vector<std::string>{"/usr/sbin/nats-server", "-c", conf});
     ASSERT_TRUE(eventually([&] { return http_get(monitor_port_, "/varz").first == 200; })) << nats_->output();
     sim_ = start_sim({"--rate", "400", "--symbols", "btcusdt,ethusdt"});
@@ -558,6 +568,9 @@ TEST_F(BackboneSecurityTest, TlsWithClientCertificatesAndPasswordsCarriesEveryEv
     EXPECT_FALSE(conn.at("tls_version").as_string().empty()) << name;
     EXPECT_EQ(conn.at("authorized_user").as_string(), user);
   }
+  // The role permissions of deploy/README.md refused nothing either did.
+  for (const auto* relay : {&ingest, &edge})
+    EXPECT_EQ(relay->process->output().find("backbone error="), std::string::npos) << relay->process->output();
 }
 
 TEST_F(BackboneSecurityTest, RefusedCredentialsOrCertificatesLeaveTheRelayUnreadyAndSayWhy) {
@@ -629,8 +642,8 @@ TEST_F(BackboneSecurityTest, AnEdgeWhosePasswordWasRefusedConnectsOnceTheServerA
   EXPECT_TRUE(connection("edge-new").is_null());
   // The operator gives the server the new password and reloads it.
   auto conf = read_file(dir_.file("nats.conf"));
-  const std::string user = "{user: edge, password: edge-s3cret}";
-  conf.replace(conf.find(user), user.size(), "{user: edge, password: rotated}");
+  const std::string password = "password: edge-s3cret";
+  conf.replace(conf.find(password), password.size(), "password: rotated");
   dir_.write("nats.conf", conf);
   nats_->signal(SIGHUP);
   ASSERT_TRUE(clients.run_until_each_has(300, std::chrono::seconds(60))) << edge.process->output();
