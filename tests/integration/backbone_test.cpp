@@ -533,6 +533,15 @@ class BackboneSecurityTest : public ::testing::Test {
            "\n  server_name: localhost\n";
   }
 
+  Relay start_trusted_ingest() {
+    return start_relay(dir_, sim_upstream(sim_, kStreams) +
+                                 backbone(tls_url(), "ingest-s", true, trusted_tls("ingest", "ingest-s3cret")));
+  }
+  // An edge on tls_url() with `extra` under backbone.nats.
+  Relay start_edge(const std::string& name, const std::string& extra, bool wait_healthy = true) {
+    return start_relay(dir_, edge_upstream() + backbone(tls_url(), name, false, extra), "", wait_healthy);
+  }
+
   // The server's view of the connection named `name`: null when absent.
   json::value connection(const std::string& name) const {
     const auto [status, body] = http_get(monitor_port_, "/connz?auth=1");
@@ -553,11 +562,8 @@ class BackboneSecurityTest : public ::testing::Test {
 };
 
 TEST_F(BackboneSecurityTest, TlsWithClientCertificatesAndPasswordsCarriesEveryEvent) {
-  const auto ingest = start_relay(dir_,
-                                  sim_upstream(sim_, kStreams) +
-                                      backbone(tls_url(), "ingest-s", true, trusted_tls("ingest", "ingest-s3cret")));
-  const auto edge = start_relay(dir_, edge_upstream() +
-                                          backbone(tls_url(), "edge-s", false, trusted_tls("edge", "edge-s3cret")));
+  const auto ingest = start_trusted_ingest();
+  const auto edge = start_edge("edge-s", trusted_tls("edge", "edge-s3cret"));
   FanoutClients clients(edge.ws_url("/ws/btcusdt@aggTrade"), 5, "a");
   ASSERT_TRUE(clients.run_until_each_has(500, std::chrono::seconds(60)));
   expect_every_event(clients);
@@ -575,11 +581,8 @@ TEST_F(BackboneSecurityTest, TlsWithClientCertificatesAndPasswordsCarriesEveryEv
 
 TEST_F(BackboneSecurityTest, RefusedCredentialsOrCertificatesLeaveTheRelayUnreadyAndSayWhy) {
   // A bystander pair that is let in keeps delivering while the others fail.
-  const auto ingest = start_relay(dir_,
-                                  sim_upstream(sim_, kStreams) +
-                                      backbone(tls_url(), "ingest-s", true, trusted_tls("ingest", "ingest-s3cret")));
-  const auto good = start_relay(dir_, edge_upstream() +
-                                          backbone(tls_url(), "edge-ok", false, trusted_tls("edge", "edge-s3cret")));
+  const auto ingest = start_trusted_ingest();
+  const auto good = start_edge("edge-ok", trusted_tls("edge", "edge-s3cret"));
   FanoutClients bystanders(good.ws_url("/ws/btcusdt@aggTrade"), 2, "a");
   ASSERT_TRUE(bystanders.run_until_each_has(100, std::chrono::seconds(60)));
 
@@ -628,11 +631,8 @@ TEST_F(BackboneSecurityTest, RefusedCredentialsOrCertificatesLeaveTheRelayUnread
 }
 
 TEST_F(BackboneSecurityTest, AnEdgeWhosePasswordWasRefusedConnectsOnceTheServerAcceptsIt) {
-  const auto ingest = start_relay(dir_,
-                                  sim_upstream(sim_, kStreams) +
-                                      backbone(tls_url(), "ingest-s", true, trusted_tls("ingest", "ingest-s3cret")));
-  const auto edge = start_relay(
-      dir_, edge_upstream() + backbone(tls_url(), "edge-new", false, trusted_tls("edge", "rotated")), "", false);
+  const auto ingest = start_trusted_ingest();
+  const auto edge = start_edge("edge-new", trusted_tls("edge", "rotated"), false);
   // A client while the server still refuses: nats.c gives such a
   // connection up; the edge keeps its stream wanted and tries again.
   FanoutClients clients(edge.ws_url("/ws/btcusdt@aggTrade"), 2, "a");
