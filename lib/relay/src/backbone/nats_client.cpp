@@ -343,7 +343,13 @@ void NatsClient::on_closed() {
   auto* nc = static_cast<natsConnection*>(nc_);
   if (nc == nullptr || natsConnection_Status(nc) != NATS_CONN_STATUS_CLOSED) return;  // stopped, or an old one
   const char* text = nullptr;
-  const auto status = natsConnection_GetLastError(nc, &text);
+  auto status = natsConnection_GetLastError(nc, &text);
+  // After a refused first attempt nats.c is left with "no server": the
+  // attempt's own line said why.
+  if (status == NATS_NO_SERVER) {
+    status = NATS_OK;
+    text = nullptr;
+  }
   set_connected(false);
   // Doubling from reconnect_wait (at least 1 s) up to 30 s, so that a
   // refused password does not hammer the servers, and a fixed one is
@@ -351,8 +357,12 @@ void NatsClient::on_closed() {
   const double base = std::max(1.0, config_.reconnect_wait_seconds);
   const double delay = std::min(30.0, base * static_cast<double>(1u << std::min(closed_in_a_row_, 5u)));
   ++closed_in_a_row_;
-  log_.warn("backbone connection given up error=\"{}{}{}\" retry_in={}s", natsStatus_GetText(status),
-            text != nullptr && *text != '\0' ? ": " : "", text != nullptr ? text : "", delay);
+  if (status == NATS_OK) {
+    log_.warn("backbone connection given up retry_in={}s", delay);
+  } else {
+    log_.warn("backbone connection given up error=\"{}{}{}\" retry_in={}s", natsStatus_GetText(status),
+              text != nullptr && *text != '\0' ? ": " : "", text != nullptr ? text : "", delay);
+  }
   restart_timer_.expires_after(wire::to_duration(delay));
   restart_timer_.async_wait([this](error_code ec) {
     if (ec || nc_ == nullptr) return;
@@ -396,7 +406,8 @@ bool NatsClient::publish(const std::string& subject, const std::string& reply, s
 
 void NatsClient::open(Subscription& s) {
   auto* nc = static_cast<natsConnection*>(nc_);
-  if (nc == nullptr) return;
+  // A connection nats.c gave up already: the next one subscribes it.
+  if (nc == nullptr || natsConnection_IsClosed(nc)) return;
   if (natsConnection_SubscribeSync(&s.sub, nc, s.subject.c_str()) != NATS_OK) {
     s.sub = nullptr;
     log_.warn("backbone could not subscribe subject={} error=\"{}\"", s.subject, nats_GetLastError(nullptr));
