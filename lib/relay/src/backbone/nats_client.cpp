@@ -306,9 +306,12 @@ void NatsClient::connect() {
     // keeps trying in the background.
     const char* text = nullptr;
     const auto last = natsConnection_GetLastError(nc, &text);
-    log_.warn("backbone connecting in the background urls={} name={} tls={} error=\"{}{}{}\"",
-              fmt::join(config_.urls, ","), config_.name, config_.tls.enabled, natsStatus_GetText(last),
-              text != nullptr && *text != '\0' ? ": " : "", text != nullptr ? text : "");
+    std::string reason = natsStatus_GetText(last);
+    if (text != nullptr && *text != '\0') reason += std::string(": ") + text;
+    // nats.c keeps no reason for a failed TLS handshake; the server logs it.
+    if (last == NATS_OK) reason = "none given (a failed TLS handshake is named in the server's log)";
+    log_.warn("backbone connecting in the background urls={} name={} tls={} error=\"{}\"", fmt::join(config_.urls, ","),
+              config_.name, config_.tls.enabled, reason);
   }
 }
 
