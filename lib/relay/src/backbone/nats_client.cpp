@@ -193,8 +193,8 @@ void on_async_error(natsConnection*, natsSubscription*, natsStatus status, void*
 
 void on_connected(natsConnection* nc, void* closure) { on_connection_state(nc, closure, true); }
 
-// nats.c gave the connection up (a server refused its authorization twice):
-// the client starts a new one later.
+// nats.c gave the connection up (its authorization refused, or its first
+// TLS handshakes failing): the client starts a new one later.
 void on_connection_closed(natsConnection*, void* closure) {
   static_cast<Adapter*>(closure)->on_loop([](Adapter& a) {
     // Posted: this may run inside a call into nats.c.

@@ -44,7 +44,7 @@ class NatsClient {
 
   // Connects: one attempt at once (it blocks for at most the connect
   // timeout per URL), then in the background until one succeeds. A
-  // connection nats.c gives up (authorization refused) is replaced by a new
+  // connection nats.c gives up (authorization refused, TLS failing) is replaced by a new
   // one after a backoff. Throws std::runtime_error for options nats.c
   // refuses (a malformed URL, an unreadable certificate).
   void start();
