@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "fanout_clients.hpp"
+#include "nats_keys.hpp"
 #include "process_runner.hpp"
 #include "programs.hpp"
 #include "ws_test_client.hpp"
@@ -78,6 +79,19 @@ std::vector<std::string> subscriptions_of(const NatsNode& node, const std::strin
     for (const auto& s : conn.at("subscriptions_list").as_array()) subjects.emplace_back(s.as_string().c_str());
   }
   return subjects;
+}
+
+// The server's view (with its authorization) of the connection named
+// `name`, from the monitoring endpoint at `monitor_port`: null when absent.
+json::value connection_on(unsigned short monitor_port, const std::string& name) {
+  const auto [status, body] = http_get(monitor_port, "/connz?auth=1");
+  if (status != 200) return nullptr;
+  const auto doc = json::parse(body);
+  for (const auto& c : doc.at("connections").as_array()) {
+    const auto& conn = c.as_object();
+    if (conn.contains("name") && conn.at("name").as_string() == name.c_str()) return c;
+  }
+  return nullptr;
 }
 
 bool has_subject(const std::vector<std::string>& subjects, const std::string& subject) {
@@ -542,17 +556,7 @@ class BackboneSecurityTest : public ::testing::Test {
     return start_relay(dir_, edge_upstream() + backbone(tls_url(), name, false, extra), "", wait_healthy);
   }
 
-  // The server's view of the connection named `name`: null when absent.
-  json::value connection(const std::string& name) const {
-    const auto [status, body] = http_get(monitor_port_, "/connz?auth=1");
-    if (status != 200) return nullptr;
-    const auto doc = json::parse(body);
-    for (const auto& c : doc.at("connections").as_array()) {
-      const auto& conn = c.as_object();
-      if (conn.contains("name") && conn.at("name").as_string() == name.c_str()) return c;
-    }
-    return nullptr;
-  }
+  json::value connection(const std::string& name) const { return connection_on(monitor_port_, name); }
 
   TempDir dir_;
   TestCertificates server_certs_, client_certs_;
@@ -674,6 +678,129 @@ TEST(BackboneToken, AServerWithATokenLetsInOnlyTheRelaysThatGiveIt) {
   EXPECT_EQ(refused.metric("tickrelay_backbone_connected"), 0);
   EXPECT_EQ(http_get(refused.metrics_port, "/healthz").first, 503);
   EXPECT_TRUE(refused.process->running());
+}
+
+}  // namespace
+}  // namespace tickrelay::test
+
+namespace tickrelay::test {
+namespace {
+
+// The backbone with NATS' key-based identities: one nats-server with NKey
+// users, or in operator mode with accounts and user JWTs (the `.creds`
+// files `nsc` writes). Keys and JWTs are made here as NATS' tools make them.
+class BackboneKeysTest : public ::testing::Test {
+ protected:
+  void SetUp() override { sim_ = start_sim({"--rate", "400", "--symbols", "btcusdt,ethusdt"}); }
+
+  void start_nats(const std::string& auth) {
+    port_ = free_port();
+    monitor_port_ = free_port();
+    const auto conf = dir_.write("nats.conf", "listen: 127.0.0.1:" + std::to_string(port_) +
+                                                  "\nhttp: 127.0.0.1:" + std::to_string(monitor_port_) + "\n" + auth);
+    nats_ = std::make_unique<ChildProcess>(std::vector<std::string>{"/usr/sbin/nats-server", "-c", conf});
+    ASSERT_TRUE(eventually([&] { return http_get(monitor_port_, "/varz").first == 200; })) << nats_->output();
+  }
+
+  std::string backbone(const std::string& name, bool publish, const std::string& auth) const {
+    return backbone_yaml("[\"nats://127.0.0.1:" + std::to_string(port_) + "\"]", name, publish) + auth;
+  }
+  Relay start_ingest(const std::string& auth) {
+    return start_relay(dir_, sim_upstream(sim_, kStreams) + backbone("ingest-k", true, auth));
+  }
+  Relay start_edge(const std::string& name, const std::string& auth, bool wait_healthy = true) {
+    return start_relay(dir_, edge_upstream() + backbone(name, false, auth), "", wait_healthy);
+  }
+
+  bool connected(const std::string& name) const { return !connection_on(monitor_port_, name).is_null(); }
+
+  // A relay the server refused: running, unready, not on the server.
+  void expect_refused(const Relay& relay, const std::string& name) const {
+    EXPECT_TRUE(eventually([&] {
+      return relay.process->output().find("backbone connection given up") != std::string::npos;
+    })) << relay.process->output();
+    const auto [status, body] = http_get(relay.metrics_port, "/healthz");
+    EXPECT_EQ(status, 503);
+    EXPECT_NE(body.find("backbone is not connected"), std::string::npos) << body;
+    EXPECT_EQ(relay.metric("tickrelay_backbone_connected"), 0);
+    EXPECT_FALSE(connected(name)) << "the server let it in";
+    EXPECT_TRUE(relay.process->running());
+  }
+
+  TempDir dir_;
+  Sim sim_;
+  unsigned short port_ = 0, monitor_port_ = 0;
+  std::unique_ptr<ChildProcess> nats_;
+};
+
+std::string nkey_auth(const NKey& key, const std::string& seed_file) {
+  return "    nkey: " + key.public_key + "\n    nkey_seed_file: " + seed_file + "\n";
+}
+
+TEST_F(BackboneKeysTest, NKeyUsersLetInOnlyTheRelaysThatHoldTheirSeeds) {
+  const auto ingest_key = make_nkey(NKeyType::user);
+  const auto edge_key = make_nkey(NKeyType::user);
+  const auto stranger = make_nkey(NKeyType::user);
+  start_nats("authorization {\n  users = [\n    {nkey: " + ingest_key.public_key +
+             ", permissions: " + kIngestPermissions + "}\n    {nkey: " + edge_key.public_key +
+             ", permissions: " + kEdgePermissions + "}\n  ]\n}\n");
+  const auto ingest = start_ingest(nkey_auth(ingest_key, dir_.write("ingest.nk", ingest_key.seed + "\n")));
+  const auto edge = start_edge("edge-k", nkey_auth(edge_key, dir_.write("edge.nk", edge_key.seed + "\n")));
+  // The edge's public key with a seed that is not its own: the server's
+  // nonce is signed by the wrong key.
+  const auto impostor = start_edge("edge-impostor",
+                                   nkey_auth(edge_key, dir_.write("stranger.nk", stranger.seed + "\n")), false);
+  FanoutClients clients(edge.ws_url("/ws/btcusdt@aggTrade"), 3, "a");
+  ASSERT_TRUE(clients.run_until_each_has(300, std::chrono::seconds(60))) << edge.process->output();
+  expect_every_event(clients);
+  EXPECT_TRUE(connected("edge-k"));
+  EXPECT_TRUE(connected("ingest-k"));
+  expect_refused(impostor, "edge-impostor");
+}
+
+TEST_F(BackboneKeysTest, CredentialsFilesInOperatorModeAndAFileReplacedInPlaceIsTaken) {
+  const auto op = make_nkey(NKeyType::operator_key);
+  const auto account = make_nkey(NKeyType::account);
+  const auto unknown_account = make_nkey(NKeyType::account);
+  const auto ingest_user = make_nkey(NKeyType::user);
+  const auto edge_user = make_nkey(NKeyType::user);
+  // The roles' permissions in the user JWTs, as deploy/README.md gives them.
+  const std::string ingest_permissions =
+      R"("pub":{"allow":["tickrelay.>","_INBOX.>"]},"sub":{"allow":["tickrelay-last.>","_INBOX.>"]})";
+  const std::string edge_permissions =
+      R"("pub":{"allow":["tickrelay-last.>","_INBOX.>"]},"sub":{"allow":["tickrelay.>","_INBOX.>"]})";
+  const auto op_file = dir_.write("operator.jwt", operator_jwt(op, "tickrelay-test"));
+  start_nats("operator: \"" + op_file + "\"\nresolver: MEMORY\nresolver_preload: {\n  " + account.public_key + ": \"" +
+             account_jwt(op, account, "backbone") + "\"\n}\n");
+  const auto ingest = start_ingest(
+      "    credentials_file: " +
+      dir_.write("ingest.creds",
+                 creds_text(user_jwt(account, ingest_user, "ingest", ingest_permissions), ingest_user)) +
+      "\n");
+  const auto edge = start_edge(
+      "edge-c",
+      "    credentials_file: " +
+          dir_.write("edge.creds", creds_text(user_jwt(account, edge_user, "edge", edge_permissions), edge_user)) +
+          "\n");
+  FanoutClients clients(edge.ws_url("/ws/btcusdt@aggTrade"), 3, "a");
+  ASSERT_TRUE(clients.run_until_each_has(300, std::chrono::seconds(60))) << edge.process->output();
+  expect_every_event(clients);
+
+  // A user signed by an account the operator never issued is refused...
+  const auto late_user = make_nkey(NKeyType::user);
+  const auto late_file = dir_.write("late.creds",
+                                    creds_text(user_jwt(unknown_account, late_user, "edge", edge_permissions),
+                                               late_user));
+  const auto late = start_edge("edge-late", "    credentials_file: " + late_file + "\n", false);
+  FanoutClients waiting(late.ws_url("/ws/btcusdt@aggTrade"), 2, "a");
+  expect_refused(late, "edge-late");
+  // ...until the operator replaces the file with one the account signed:
+  // the relay's next connection reads it, with no restart.
+  dir_.write("late.creds", creds_text(user_jwt(account, late_user, "edge", edge_permissions), late_user));
+  ASSERT_TRUE(waiting.run_until_each_has(300, std::chrono::seconds(60))) << late.process->output();
+  expect_every_event(waiting);
+  EXPECT_EQ(http_get(late.metrics_port, "/healthz").first, 200);
+  EXPECT_TRUE(connected("edge-late"));
 }
 
 }  // namespace

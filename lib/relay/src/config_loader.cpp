@@ -354,6 +354,13 @@ BooksConfig read_books(const Reader& r, const YAML::Node& node) {
   return b;
 }
 
+// The form of a user NKey's public key: 'U', then base32 (RFC 4648, no
+// padding) to 56 characters. Its checksum is the server's to check.
+bool is_user_nkey(std::string_view key) {
+  return key.size() == 56 && key.front() == 'U' &&
+         std::all_of(key.begin(), key.end(), [](char c) { return (c >= 'A' && c <= 'Z') || (c >= '2' && c <= '7'); });
+}
+
 BackboneConfig read_backbone(const Reader& r, const YAML::Node& node) {
   r.check_keys(node, "backbone", {"nats"});
   BackboneConfig b;
@@ -362,7 +369,8 @@ BackboneConfig read_backbone(const Reader& r, const YAML::Node& node) {
   const std::string key = "backbone.nats";
   r.check_keys(n, key,
                {"urls", "name", "publish", "subject_prefix", "unsubscribe_grace", "source_timeout", "connect_timeout",
-                "reconnect_wait", "max_buffered_bytes", "tls", "user", "password", "token"});
+                "reconnect_wait", "max_buffered_bytes", "tls", "user", "password", "token", "nkey", "nkey_seed_file",
+                "credentials_file"});
   auto& nats = b.nats;
   const auto& urls = n["urls"];
   if (!urls || !urls.IsSequence() || urls.size() == 0)
@@ -408,8 +416,30 @@ BackboneConfig read_backbone(const Reader& r, const YAML::Node& node) {
   if (nats.user.empty() != nats.password.empty())
     r.fail(n["user"] ? n["user"] : n["password"], key + (n["user"] ? ".password" : ".user"),
            "give both user and password, or neither");
-  if (!nats.token.empty() && !nats.user.empty())
-    r.fail(n["token"], key + ".token", "give a token or a user and password, not both");
+  if (const auto& v = n["nkey"]) {
+    nats.nkey = r.string(v, key + ".nkey");
+    if (!is_user_nkey(nats.nkey))
+      r.fail(v, key + ".nkey", "expected a user NKey's public key (56 characters from A-Z and 2-7, starting with U)");
+  }
+  if (const auto& v = n["nkey_seed_file"]) nats.nkey_seed_file = r.readable_file(v, key + ".nkey_seed_file");
+  if (nats.nkey.empty() != nats.nkey_seed_file.empty())
+    r.fail(n["nkey"] ? n["nkey"] : n["nkey_seed_file"], key + (n["nkey"] ? ".nkey_seed_file" : ".nkey"),
+           "give both nkey and nkey_seed_file, or neither");
+  if (const auto& v = n["credentials_file"]) nats.credentials_file = r.readable_file(v, key + ".credentials_file");
+  // At most one way to authenticate: the error names the second one given.
+  const std::pair<const char*, bool> ways[] = {{"user", !nats.user.empty()},
+                                               {"token", !nats.token.empty()},
+                                               {"nkey", !nats.nkey.empty()},
+                                               {"credentials_file", !nats.credentials_file.empty()}};
+  const char* given = nullptr;
+  for (const auto& [name, set] : ways) {
+    if (!set) continue;
+    if (given)
+      r.fail(n[name], key + "." + name,
+             std::string("give one of user and password, token, nkey or credentials_file: ") + given +
+                 " is given already");
+    given = name;
+  }
   if (const auto& v = n["name"]) nats.name = r.string(v, key + ".name");
   if (nats.name.empty()) {
     char host[256] = {};

@@ -790,9 +790,32 @@ TEST(ConfigLoaderBackbone, TlsAndCredentials) {
   expect_error(up + "backbone:\n  nats:\n    urls: [\"nats://a:1\"]\n    user: edge\n", 8, "backbone.nats.password",
                "both user and password");
   expect_error(up + "backbone:\n  nats:\n    urls: [\"nats://a:1\"]\n    user: e\n    password: p\n    token: t\n", 10,
-               "backbone.nats.token", "not both");
+               "backbone.nats.token", "user is given already");
   expect_error(up + "backbone:\n  nats:\n    urls: [\"nats://edge:pw@a:1\"]\n", 7, "backbone.nats.urls[0]",
                "credentials go in user and password");
+
+  // NKeys and credentials files (NATS' decentralised accounts).
+  const std::string nkey = "U" + std::string(55, 'A');
+  const auto seed = dir.write("edge.nk", "SU...");
+  const auto creds = dir.write("edge.creds", "-----BEGIN NATS USER JWT-----");
+  const std::string one = up + "backbone:\n  nats:\n    urls: [\"nats://a:1\"]\n";
+  c = load_config_string(one + "    nkey: " + nkey + "\n    nkey_seed_file: " + seed + "\n", "relay.yaml", ".");
+  EXPECT_EQ(c.backbone.nats.nkey, nkey);
+  EXPECT_EQ(c.backbone.nats.nkey_seed_file, seed);
+  c = load_config_string(one + "    credentials_file: " + creds + "\n", "relay.yaml", ".");
+  EXPECT_EQ(c.backbone.nats.credentials_file, creds);
+  EXPECT_TRUE(c.backbone.nats.nkey.empty());
+  expect_error(one + "    nkey: " + nkey + "\n", 8, "backbone.nats.nkey_seed_file", "both nkey and nkey_seed_file");
+  expect_error(one + "    nkey_seed_file: " + seed + "\n", 8, "backbone.nats.nkey", "both nkey and nkey_seed_file");
+  expect_error(one + "    nkey: A" + std::string(55, 'A') + "\n    nkey_seed_file: " + seed + "\n", 8,
+               "backbone.nats.nkey", "starting with U");
+  expect_error(one + "    nkey: U" + std::string(54, 'A') + "1\n    nkey_seed_file: " + seed + "\n", 8,
+               "backbone.nats.nkey", "56 characters");
+  expect_error(one + "    credentials_file: /nonexistent/edge.creds\n", 8, "backbone.nats.credentials_file", "");
+  expect_error(one + "    nkey: " + nkey + "\n    nkey_seed_file: " + seed + "\n    credentials_file: " + creds + "\n",
+               10, "backbone.nats.credentials_file", "nkey is given already");
+  expect_error(one + "    token: t\n    credentials_file: " + creds + "\n", 9, "backbone.nats.credentials_file",
+               "token is given already");
 }
 
 }  // namespace

@@ -286,6 +286,12 @@ void NatsClient::connect() {
   if (!config_.user.empty())
     check(natsOptions_SetUserInfo(opts, config_.user.c_str(), config_.password.c_str()), "user and password");
   if (!config_.token.empty()) check(natsOptions_SetToken(opts, config_.token.c_str()), "token");
+  // nats.c reads the seed (and the JWT) from these files and signs the
+  // server's nonce with it; the seed is not kept in the options.
+  if (!config_.nkey.empty())
+    check(natsOptions_SetNKeyFromSeed(opts, config_.nkey.c_str(), config_.nkey_seed_file.c_str()), "nkey");
+  if (!config_.credentials_file.empty())
+    check(natsOptions_SetUserCredentialsFromFiles(opts, config_.credentials_file.c_str(), nullptr), "credentials_file");
   check(natsOptions_SetErrorHandler(opts, on_async_error, adapter_.get()), "error handler");
 
   natsConnection* nc = nullptr;

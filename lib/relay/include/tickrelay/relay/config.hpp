@@ -137,10 +137,15 @@ struct NatsConfig {
   // Output buffered for the NATS server (or while reconnecting) is bounded.
   std::size_t max_buffered_bytes = 64 << 20;
   NatsTls tls;
-  // The server's authorization: user and password, or a token, or neither.
+  // The server's authorization, one of: user and password; a token; an
+  // NKey (its public key and the file holding its seed); a credentials file
+  // (a user JWT and its NKey seed, NATS' decentralised accounts); or none.
   std::string user;
   std::string password;
   std::string token;
+  std::string nkey;
+  std::string nkey_seed_file;
+  std::string credentials_file;
   bool operator==(const NatsConfig&) const = default;
 };
 
