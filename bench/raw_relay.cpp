@@ -19,7 +19,6 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <poll.h>
 #include <sys/epoll.h>
@@ -41,6 +40,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "tickrelay/wire/base64.hpp"
 #include "tickrelay/wire/ws_frame.hpp"
 
 namespace wire = tickrelay::wire;
@@ -143,18 +143,11 @@ std::vector<std::string> read_streams(const Options& o) {
   return streams;
 }
 
-std::string base64(const unsigned char* data, std::size_t size) {
-  std::string out(4 * ((size + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(size));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
-
 std::string accept_key(std::string_view key) {
   const std::string text = std::string(key) + std::string(kWsGuid);
   unsigned char digest[SHA_DIGEST_LENGTH];
   SHA1(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
-  return base64(digest, sizeof digest);
+  return tickrelay::wire::base64(digest, sizeof digest);
 }
 
 // The value of header `name` in an HTTP head, or "" (names compare without case).
@@ -232,7 +225,7 @@ int connect_upstream(const Options& o, const std::vector<std::string>& streams, 
   if (o.time_unit_us) target += "&timeUnit=MICROSECOND";
   unsigned char nonce[16];
   for (auto& b : nonce) b = static_cast<unsigned char>(rng());
-  const std::string key = base64(nonce, sizeof nonce);
+  const std::string key = tickrelay::wire::base64(nonce, sizeof nonce);
   send_all_blocking(fd, "GET " + target + " HTTP/1.1\r\nHost: " + o.upstream_host + ":" + o.upstream_port +
                             "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + key +
                             "\r\nSec-WebSocket-Version: 13\r\n\r\n");

@@ -1,6 +1,5 @@
 #include "ws_handshake.hpp"
 
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
@@ -9,23 +8,19 @@
 #include <boost/beast/http/verb.hpp>
 #include <stdexcept>
 
+#include "tickrelay/wire/base64.hpp"
+
 namespace tickrelay::client {
 namespace http = boost::beast::http;
 
 namespace {
-
-std::string base64(const unsigned char* data, std::size_t size) {
-  std::string out(4 * ((size + 2) / 3), '\0');
-  EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(size));
-  return out;
-}
 
 std::string random_key() {
   unsigned char nonce[16];
   if (RAND_bytes(nonce, sizeof nonce) != 1) {
     throw std::runtime_error("no random bytes for Sec-WebSocket-Key");
   }
-  return base64(nonce, sizeof nonce);
+  return wire::base64(nonce, sizeof nonce);
 }
 
 bool token_in(std::string_view list, std::string_view token) {
@@ -65,7 +60,7 @@ std::string WsHandshake::accept_for(const std::string& key) {
   const std::string input = key + std::string(kGuid);
   unsigned char digest[SHA_DIGEST_LENGTH];
   SHA1(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
-  return base64(digest, sizeof digest);
+  return wire::base64(digest, sizeof digest);
 }
 
 std::string WsHandshake::check(const http::response<http::empty_body>& response) const {

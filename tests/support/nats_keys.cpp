@@ -1,5 +1,7 @@
 #include "nats_keys.hpp"
 
+#include "tickrelay/wire/base64.hpp"
+
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -47,10 +49,7 @@ std::string base32(const Bytes& data) {
 
 // base64url without padding, as JWTs are written.
 std::string base64url(std::string_view data) {
-  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(data.data()), static_cast<int>(data.size()));
-  out.resize(static_cast<std::size_t>(n));
+  auto out = wire::base64(data);
   while (!out.empty() && out.back() == '=') out.pop_back();
   for (auto& c : out) {
     if (c == '+') c = '-';
